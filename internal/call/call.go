@@ -1,0 +1,323 @@
+// Package call is the call domain: what a call is, which states it moves
+// through and what each move announces. It knows nothing of HTTP, JSON or SQL:
+// callers hand it the time and persist what it returns, so every rule here can
+// be tested with plain values.
+package call
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/callplane/callplane/internal/ids"
+)
+
+// State is a call's lifecycle state. The values are the members of Graph's
+// callState enumeration, so they go on the wire unchanged.
+type State string
+
+const (
+	Incoming         State = "incoming"
+	Establishing     State = "establishing"
+	Established      State = "established"
+	Hold             State = "hold"
+	Transferring     State = "transferring"
+	TransferAccepted State = "transferAccepted"
+	Redirecting      State = "redirecting"
+	Terminating      State = "terminating"
+	Terminated       State = "terminated"
+)
+
+// Live reports whether a call in state s can still be hung up: every state
+// before terminating.
+func (s State) Live() bool { return s != Terminating && s != Terminated }
+
+// Direction says who placed the call, as Graph's callDirection.
+type Direction string
+
+const (
+	Outgoing Direction = "outgoing"
+	Inbound  Direction = "incoming"
+)
+
+// ChangeType is what a notification says happened to a resource; the values
+// are Graph's changeType members.
+type ChangeType string
+
+const (
+	Created ChangeType = "created"
+	Updated ChangeType = "updated"
+	Deleted ChangeType = "deleted"
+)
+
+// Event is one transition a bot must hear about: the call's state right after
+// it, and the result when the call has ended.
+type Event struct {
+	Change ChangeType
+	State  State
+	Result *Result
+}
+
+// Owner is the application, in its tenant, that a call belongs to. A call is
+// invisible to every other owner.
+type Owner struct {
+	TenantID string
+	AppID    string
+}
+
+// ErrNotFound means the call does not exist for the asking owner: never
+// created, owned by someone else, or already terminated.
+var ErrNotFound = errors.New("call not found")
+
+// InvalidError is a request the domain refuses on its merits (a bad target, a
+// missing callback URI); it maps to a 400 at the edge.
+type InvalidError struct{ Msg string }
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Timing holds the simulated network's delays and the service's timeouts.
+type Timing struct {
+	// AnswerDelay is how long a simulated callee takes to pick up.
+	AnswerDelay time.Duration
+	// TeardownDelay is how long a call stays terminating before it is
+	// terminated. Zero ends it in the same step as the hang-up.
+	TeardownDelay time.Duration
+	// KeepAliveTimeout ends a call that has not been kept alive for this long
+	// (Graph: 45 minutes). Zero disables it.
+	KeepAliveTimeout time.Duration
+}
+
+// DefaultTiming is what a user of the real service would see, shortened where
+// waiting would only slow a bot's tests down.
+var DefaultTiming = Timing{
+	AnswerDelay:      500 * time.Millisecond,
+	TeardownDelay:    0,
+	KeepAliveTimeout: 45 * time.Minute,
+}
+
+// Call is one application's call resource: a peer-to-peer call, or the
+// application's own leg of a group call.
+type Call struct {
+	ID              string
+	Owner           Owner
+	CallbackURI     string
+	ChainID         string
+	MyParticipantID string
+	ScenarioID      string
+	Direction       Direction
+	State           State
+	// Result is set once the call has terminated: why it ended.
+	Result *Result
+
+	Source     Participant
+	Targets    []Participant
+	Modalities []Modality
+	Media      Media
+	Subject    string
+	Options    Options
+
+	CreatedAt time.Time
+	// AnswerAt is when the simulated callee answers an establishing call.
+	AnswerAt time.Time
+	// TeardownAt is when a terminating call becomes terminated.
+	TeardownAt time.Time
+	// EndResult is the reason recorded at hang-up, published on termination.
+	EndResult *Result
+	// KeepAliveDeadline is when an idle call is ended by the service.
+	KeepAliveDeadline time.Time
+	EndedAt           time.Time
+
+	// Version counts the call's saved changes, for optimistic concurrency:
+	// a store refuses to save over a version it no longer holds.
+	Version int64
+}
+
+// Request is what an application asks for when it places a call.
+type Request struct {
+	Owner       Owner
+	CallbackURI string
+	// Source is the caller as the application describes itself; empty means
+	// the application's own identity.
+	Source     Participant
+	Targets    []Participant
+	Modalities []Modality
+	Media      Media
+	Subject    string
+	Options    Options
+	ScenarioID string
+}
+
+// Place validates a request to call a peer and returns the new call in state
+// establishing, with the notification that announces it.
+func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
+	if err := validCallbackURI(req.CallbackURI); err != nil {
+		return nil, nil, err
+	}
+	if req.Media.Hosting == "" {
+		return nil, nil, invalid("mediaConfig is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
+	}
+	switch n := len(req.Targets); {
+	case n == 0:
+		return nil, nil, invalid("targets is required to place a call")
+	case n > 1:
+		return nil, nil, invalid("group calls with several targets are not supported yet: place a call to one target")
+	}
+	target := req.Targets[0]
+	switch target.Identity.Kind {
+	case User:
+	case Phone:
+		if req.Source.Identity.Kind != ApplicationInstance {
+			return nil, nil, invalid("a call to a phone number needs source.identity.applicationInstance: the application instance that owns the calling number")
+		}
+	default:
+		return nil, nil, invalid("unsupported target: a peer-to-peer call targets identity.user or identity.phone")
+	}
+	if target.Identity.ID == "" {
+		return nil, nil, invalid("targets[0].identity.%s.id is required", target.Identity.Kind)
+	}
+	for _, m := range req.Modalities {
+		if !m.Valid() {
+			return nil, nil, invalid("requestedModalities: unknown modality %q", string(m))
+		}
+	}
+	source := req.Source
+	if source.Identity.Kind == "" {
+		source.Identity = Identity{Kind: Application, ID: req.Owner.AppID}
+	}
+	c := &Call{
+		ID:              ids.New(),
+		Owner:           req.Owner,
+		CallbackURI:     req.CallbackURI,
+		ChainID:         ids.New(),
+		MyParticipantID: ids.New(),
+		ScenarioID:      req.ScenarioID,
+		Direction:       Outgoing,
+		State:           Establishing,
+		Source:          source,
+		Targets:         req.Targets,
+		Modalities:      req.Modalities,
+		Media:           req.Media,
+		Subject:         req.Subject,
+		Options:         req.Options,
+		CreatedAt:       now,
+		AnswerAt:        now.Add(t.AnswerDelay),
+	}
+	c.Source.ParticipantID = c.MyParticipantID
+	if t.KeepAliveTimeout > 0 {
+		c.KeepAliveDeadline = now.Add(t.KeepAliveTimeout)
+	}
+	if c.ScenarioID == "" {
+		c.ScenarioID = ids.New()
+	}
+	return c, []Event{{Change: Updated, State: Establishing}}, nil
+}
+
+// validCallbackURI accepts what the service can POST to: an absolute http or
+// https URL without user info.
+func validCallbackURI(raw string) error {
+	if raw == "" {
+		return invalid("callbackUri is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return invalid("callbackUri must be an absolute URL, got %q", raw)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return invalid("callbackUri must use https or http, got %q", u.Scheme)
+	}
+	if u.User != nil {
+		return invalid("callbackUri must not carry user info")
+	}
+	return nil
+}
+
+// VisibleTo reports whether owner may see the call through the API: its own,
+// and not yet terminated.
+func (c *Call) VisibleTo(o Owner) bool {
+	return c.Owner == o && c.State != Terminated
+}
+
+// HangUp starts ending the call with the given reason. Hanging up a call that
+// is already terminating changes nothing and announces nothing: the first
+// hang-up wins. A terminated call cannot be hung up.
+func (c *Call) HangUp(now time.Time, reason Result, t Timing) ([]Event, error) {
+	switch c.State {
+	case Terminated:
+		return nil, ErrNotFound
+	case Terminating:
+		return nil, nil
+	}
+	c.State = Terminating
+	c.AnswerAt = time.Time{}
+	c.KeepAliveDeadline = time.Time{}
+	c.TeardownAt = now.Add(t.TeardownDelay)
+	r := reason
+	c.EndResult = &r
+	return []Event{{Change: Updated, State: Terminating}}, nil
+}
+
+// KeepAlive records that the application still wants the call, pushing back
+// the deadline after which the service would end it.
+func (c *Call) KeepAlive(now time.Time, t Timing) error {
+	if c.State == Terminated {
+		return ErrNotFound
+	}
+	if c.State.Live() && t.KeepAliveTimeout > 0 {
+		c.KeepAliveDeadline = now.Add(t.KeepAliveTimeout)
+	}
+	return nil
+}
+
+// Advance applies every transition that is due at now: the callee answering,
+// the keep-alive deadline passing, teardown completing. It returns the events
+// in the order they happened; none if nothing was due.
+func (c *Call) Advance(now time.Time, t Timing) []Event {
+	var events []Event
+	for {
+		switch {
+		case c.State == Establishing && due(c.AnswerAt, now):
+			c.State = Established
+			c.AnswerAt = time.Time{}
+			events = append(events, Event{Change: Updated, State: Established})
+		case c.State.Live() && due(c.KeepAliveDeadline, now):
+			ev, _ := c.HangUp(now, KeepAliveExpired, t)
+			events = append(events, ev...)
+		case c.State == Terminating && due(c.TeardownAt, now):
+			c.State = Terminated
+			c.TeardownAt = time.Time{}
+			c.EndedAt = now
+			c.Result = c.EndResult
+			events = append(events, Event{Change: Deleted, State: Terminated, Result: c.Result})
+		default:
+			return events
+		}
+	}
+}
+
+func due(at, now time.Time) bool { return !at.IsZero() && !now.Before(at) }
+
+// NextDeadline is the earliest time Advance has something to do; zero when
+// nothing is pending.
+func (c *Call) NextDeadline() time.Time {
+	var next time.Time
+	consider := func(at time.Time) {
+		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	switch {
+	case c.State == Terminating:
+		consider(c.TeardownAt)
+	case c.State.Live():
+		if c.State == Establishing {
+			consider(c.AnswerAt)
+		}
+		consider(c.KeepAliveDeadline)
+	}
+	return next
+}

@@ -1,0 +1,95 @@
+package call
+
+// IdentityKind names the slot of Graph's (communications) identity set that an
+// identity occupies: who or what a party is.
+type IdentityKind string
+
+const (
+	User                IdentityKind = "user"
+	Phone               IdentityKind = "phone"
+	Application         IdentityKind = "application"
+	ApplicationInstance IdentityKind = "applicationInstance"
+	Guest               IdentityKind = "guest"
+	Device              IdentityKind = "device"
+	Encrypted           IdentityKind = "encrypted"
+	OnPremises          IdentityKind = "onPremises"
+	AssertedIdentity    IdentityKind = "assertedIdentity"
+	ACSUser             IdentityKind = "azureCommunicationServicesUser"
+)
+
+// Identity is one party: a user, a phone number, an application.
+type Identity struct {
+	Kind        IdentityKind
+	ID          string
+	DisplayName string
+	TenantID    string
+}
+
+// Participant is a party in a call as the caller described it: the source or
+// a target.
+type Participant struct {
+	Identity      Identity
+	ParticipantID string
+	EndpointType  string
+	LanguageID    string
+	Region        string
+}
+
+// Modality is a kind of media a call carries; the values are Graph's.
+type Modality string
+
+const (
+	Audio                   Modality = "audio"
+	Video                   Modality = "video"
+	VideoBasedScreenSharing Modality = "videoBasedScreenSharing"
+	Data                    Modality = "data"
+)
+
+// Valid reports whether m is a modality Graph knows.
+func (m Modality) Valid() bool {
+	switch m {
+	case Audio, Video, VideoBasedScreenSharing, Data:
+		return true
+	}
+	return false
+}
+
+// Hosting says who handles a call's media.
+type Hosting string
+
+const (
+	ServiceHosted Hosting = "serviceHosted"
+	AppHosted     Hosting = "appHosted"
+)
+
+// Media is the call's media configuration.
+type Media struct {
+	Hosting Hosting
+	// Blob is the app-hosted media session configuration, opaque here.
+	Blob string
+}
+
+// Options are the optional features a bot asks for when it places a call.
+type Options struct {
+	HideBotAfterEscalation      bool
+	ContentSharingNotifications bool
+	DeltaRoster                 bool
+	InteractiveRoster           bool
+}
+
+// Result is why something ended, as Graph's resultInfo: a code in the spirit
+// of HTTP status codes, a subcode that adds detail, and a message.
+type Result struct {
+	Code    int
+	Subcode int
+	Message string
+}
+
+// End reasons. Codes and subcodes are Graph's documented values.
+var (
+	// EndedByApplication is the result of DELETE on the call: the
+	// application hung up its own call or leg.
+	EndedByApplication = Result{Code: 0, Subcode: 0, Message: "The call was ended by the application."}
+	// KeepAliveExpired ends a call the application stopped keeping alive.
+	KeepAliveExpired = Result{Code: 408, Subcode: 8537, Message: "The call was inactive: no keepAlive was received in time."}
+)

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/callplane/callplane/internal/server"
+)
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	cfg := server.Defaults()
+	fs := newFlagSet("serve", "Run callplane until interrupted.", stderr)
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory: database, keys and app registrations (created on first start)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients reach callplane at (default: http:// and the listen address)")
+	fs.DurationVar(&cfg.Timing.AnswerDelay, "answer-delay", cfg.Timing.AnswerDelay, "how long a simulated callee takes to answer")
+	fs.DurationVar(&cfg.Timing.TeardownDelay, "teardown-delay", cfg.Timing.TeardownDelay, "how long a call stays terminating before it is terminated")
+	fs.DurationVar(&cfg.Timing.KeepAliveTimeout, "keepalive-timeout", cfg.Timing.KeepAliveTimeout, "end calls not kept alive for this long (0: never)")
+	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long ended calls and delivered notifications are kept for inspection")
+	fs.StringVar(&cfg.CallbackIssuer, "callback-issuer", cfg.CallbackIssuer, "iss claim of the tokens on notifications")
+	fs.DurationVar(&cfg.Delivery.RetryDeadline, "delivery-deadline", cfg.Delivery.RetryDeadline, "how long a notification is retried before it is marked failed")
+	fs.DurationVar(&cfg.Delivery.ConnectTimeout, "delivery-connect-timeout", cfg.Delivery.ConnectTimeout, "timeout connecting to a bot")
+	fs.DurationVar(&cfg.Delivery.ResponseTimeout, "delivery-response-timeout", cfg.Delivery.ResponseTimeout, "timeout waiting for a bot's response")
+	fs.IntVar(&cfg.Delivery.PerHostConcurrency, "delivery-per-host", cfg.Delivery.PerHostConcurrency, "notifications in flight to one callback host")
+	fs.IntVar(&cfg.Delivery.MaxConcurrency, "delivery-max", cfg.Delivery.MaxConcurrency, "notifications in flight overall")
+	fs.BoolVar(&cfg.Loose, "loose", false, "let requests without a token act as the dev application (never in production)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	srv, err := server.Start(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, srv.Describe())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	stop()
+	cfg.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,440 @@
+// Package delivery POSTs saved notifications to bots' callback URIs.
+//
+// Its guarantees: one call's notifications are delivered strictly in order,
+// the next only after the previous was acknowledged with a 2xx or given up on;
+// failures are retried with exponential backoff and jitter until a deadline;
+// and a slow or dead bot only holds up its own calls. Notifications come from
+// the store's outbox (at start, everything still pending) and from the
+// control layer right after it saved them, so delivery never works from
+// anything that is not already durable.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callplane/callplane/internal/store"
+)
+
+// Store is the part of the store delivery needs.
+type Store interface {
+	Pending(ctx context.Context) ([]store.Notification, error)
+	RecordDeliveries(ctx context.Context, updates []store.DeliveryUpdate) error
+}
+
+// TokenSource signs the bearer token put on each callback.
+type TokenSource interface {
+	Token(appID, tenantID string) (string, error)
+}
+
+// Config bounds delivery's concurrency, timeouts and retries.
+type Config struct {
+	// PerHostConcurrency caps requests in flight to one callback host, so a
+	// host that hangs holds at most this many of the global slots.
+	PerHostConcurrency int
+	// MaxConcurrency caps requests in flight overall.
+	MaxConcurrency int
+	// ConnectTimeout bounds establishing a connection to a bot.
+	ConnectTimeout time.Duration
+	// ResponseTimeout bounds waiting for a bot's response once the request
+	// was sent.
+	ResponseTimeout time.Duration
+	// RetryDeadline is how long a notification is retried, from its first
+	// attempt, before it is marked failed and the call's next one goes.
+	RetryDeadline time.Duration
+	// MinBackoff and MaxBackoff bound the wait between attempts, which
+	// doubles from MinBackoff with full jitter.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRedirects caps how many 302s one attempt follows.
+	MaxRedirects int
+}
+
+// DefaultConfig suits a developer's machine.
+var DefaultConfig = Config{
+	PerHostConcurrency: 16,
+	MaxConcurrency:     512,
+	ConnectTimeout:     5 * time.Second,
+	ResponseTimeout:    15 * time.Second,
+	RetryDeadline:      10 * time.Minute,
+	MinBackoff:         100 * time.Millisecond,
+	MaxBackoff:         30 * time.Second,
+	MaxRedirects:       5,
+}
+
+// The headers of the real service's callbacks.
+const (
+	userAgent        = "Microsoft-Skype/3.0,(Calling/1.0)"
+	headerChainID    = "X-Microsoft-Skype-Chain-ID"
+	headerMessageID  = "X-Microsoft-Skype-Message-ID"
+	headerScenarioID = "Scenario-Id"
+)
+
+// Dispatcher delivers notifications.
+type Dispatcher struct {
+	cfg    Config
+	store  Store
+	tokens TokenSource
+	client *http.Client
+	log    *slog.Logger
+	global chan struct{}
+
+	ctx     context.Context
+	updates chan store.DeliveryUpdate
+	wg      sync.WaitGroup // workers and timers
+	flushed chan struct{}
+
+	mu      sync.Mutex
+	stopped bool // set by Wait: no worker or retry starts after it
+	streams map[string]*stream
+	hosts   map[string]*host
+	// loaded is the highest seq read from the store at start; anything
+	// enqueued at or below it is already queued.
+	loaded int64
+
+	delivered, failed, attempts atomic.Int64
+}
+
+// stream is one call's queue: its notifications go one at a time, in order.
+type stream struct {
+	callID string
+	host   *host
+	queue  []store.Notification
+	state  streamState
+	// headSince is when the head notification was first attempted by this
+	// process: its retry deadline counts from there.
+	headSince time.Time
+}
+
+type streamState int
+
+const (
+	idle   streamState = iota // nothing queued
+	ready                     // waiting for a worker of its host
+	busy                      // its head is being delivered
+	parked                    // waiting to retry its head
+)
+
+// host is a callback host's share of delivery: streams ready to send to it,
+// and how many workers are sending to it now.
+type host struct {
+	key    string
+	ready  []*stream
+	active int
+}
+
+// New returns a dispatcher; Start starts it.
+func New(st Store, tokens TokenSource, cfg Config, log *slog.Logger) *Dispatcher {
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		DialContext:           dialer.DialContext,
+		ResponseHeaderTimeout: cfg.ResponseTimeout,
+		TLSHandshakeTimeout:   cfg.ConnectTimeout,
+		MaxIdleConns:          cfg.MaxConcurrency,
+		MaxIdleConnsPerHost:   cfg.PerHostConcurrency,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &Dispatcher{
+		cfg:    cfg,
+		store:  st,
+		tokens: tokens,
+		client: &http.Client{
+			Transport: transport,
+			// Redirects are followed by hand: Go's client would turn the POST
+			// into a GET.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		log:     log,
+		global:  make(chan struct{}, cfg.MaxConcurrency),
+		updates: make(chan store.DeliveryUpdate, 1024),
+		flushed: make(chan struct{}),
+		streams: make(map[string]*stream),
+		hosts:   make(map[string]*host),
+	}
+}
+
+// Start queues every notification still pending in the store and starts
+// delivering. Call it before anything can Enqueue. Delivery stops when ctx is
+// done; Wait waits for it to wind down.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.ctx = ctx
+	pending, err := d.store.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("delivery: load pending: %w", err)
+	}
+	go d.flushLoop()
+	d.mu.Lock()
+	for _, n := range pending {
+		d.enqueueLocked(n)
+		d.loaded = max(d.loaded, n.Seq)
+	}
+	d.mu.Unlock()
+	if len(pending) > 0 {
+		d.log.Info("resuming delivery", "pending", len(pending))
+	}
+	return nil
+}
+
+// Wait blocks until delivery has stopped after its context ended and every
+// outcome has been saved.
+func (d *Dispatcher) Wait() {
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
+	d.wg.Wait()
+	close(d.updates)
+	<-d.flushed
+}
+
+// Enqueue takes notifications that were just saved.
+func (d *Dispatcher) Enqueue(ns ...store.Notification) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, n := range ns {
+		if n.Seq > d.loaded {
+			d.enqueueLocked(n)
+		}
+	}
+}
+
+func (d *Dispatcher) enqueueLocked(n store.Notification) {
+	s, ok := d.streams[n.CallID]
+	if !ok {
+		s = &stream{callID: n.CallID, host: d.hostFor(n.CallbackURI)}
+		d.streams[n.CallID] = s
+	}
+	s.queue = append(s.queue, n)
+	if s.state == idle {
+		d.readyLocked(s)
+	}
+}
+
+func (d *Dispatcher) hostFor(callbackURI string) *host {
+	key := callbackURI
+	if u, err := url.Parse(callbackURI); err == nil {
+		key = strings.ToLower(u.Host)
+	}
+	h, ok := d.hosts[key]
+	if !ok {
+		h = &host{key: key}
+		d.hosts[key] = h
+	}
+	return h
+}
+
+// readyLocked puts s in line at its host and starts a worker for the host if
+// it has room for one.
+func (d *Dispatcher) readyLocked(s *stream) {
+	if d.stopped || d.ctx.Err() != nil {
+		return
+	}
+	s.state = ready
+	h := s.host
+	h.ready = append(h.ready, s)
+	if h.active < d.cfg.PerHostConcurrency {
+		h.active++
+		d.wg.Add(1)
+		go d.work(h)
+	}
+}
+
+// work delivers the head notification of the host's ready streams, one
+// after another, until none is ready. Taking one notification per turn and
+// putting the stream back in line keeps a call with a long backlog from
+// starving the host's other calls.
+func (d *Dispatcher) work(h *host) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		if len(h.ready) == 0 || d.ctx.Err() != nil {
+			h.active--
+			d.mu.Unlock()
+			return
+		}
+		s := h.ready[0]
+		h.ready[0] = nil
+		h.ready = h.ready[1:]
+		s.state = busy
+		n := s.queue[0]
+		if s.headSince.IsZero() {
+			s.headSince = time.Now()
+		}
+		d.mu.Unlock()
+
+		select {
+		case d.global <- struct{}{}:
+		case <-d.ctx.Done():
+			continue
+		}
+		status, err := d.post(n)
+		<-d.global
+		if d.ctx.Err() != nil {
+			continue // shutting down: the attempt's outcome is not the bot's
+		}
+		d.updates <- d.settle(s, n, status, err)
+	}
+}
+
+// settle decides what the stream does after an attempt, and returns the
+// outcome to record.
+func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err error) store.DeliveryUpdate {
+	now := time.Now()
+	d.attempts.Add(1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s.queue[0].Attempts++
+	u := store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
+		Attempts:       s.queue[0].Attempts,
+		LastStatusCode: status,
+		LastAttemptAt:  now,
+	}}
+	if err != nil {
+		u.LastError = err.Error()
+	}
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		u.Status = store.Delivered
+		d.delivered.Add(1)
+		d.popLocked(s)
+	case now.Sub(s.headSince) >= d.cfg.RetryDeadline:
+		u.Status = store.Failed
+		d.failed.Add(1)
+		d.log.Warn("notification failed", "call", n.CallID, "message", n.MessageID,
+			"attempts", u.Attempts, "status", status, "err", u.LastError)
+		d.popLocked(s)
+	default:
+		u.Status = store.Pending
+		wait := d.backoff(u.Attempts)
+		u.NextAttemptAt = now.Add(wait)
+		s.state = parked
+		time.AfterFunc(wait, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if s.state == parked {
+				d.readyLocked(s)
+			}
+		})
+	}
+	return u
+}
+
+// popLocked drops the stream's head and lines up the next one.
+func (d *Dispatcher) popLocked(s *stream) {
+	s.queue[0] = store.Notification{}
+	s.queue = s.queue[1:]
+	s.headSince = time.Time{}
+	if len(s.queue) > 0 {
+		d.readyLocked(s)
+		return
+	}
+	s.state = idle
+	delete(d.streams, s.callID)
+}
+
+// backoff is the wait before attempt n+1: exponential with full jitter.
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	ceiling := d.cfg.MinBackoff << min(attempts-1, 30)
+	if ceiling <= 0 || ceiling > d.cfg.MaxBackoff {
+		ceiling = d.cfg.MaxBackoff
+	}
+	return d.cfg.MinBackoff/2 + rand.N(ceiling)
+}
+
+// post makes one delivery attempt, following redirects: a bot may answer 302
+// with a Location to have the notification delivered there.
+func (d *Dispatcher) post(n store.Notification) (int, error) {
+	token, err := d.tokens.Token(n.Owner.AppID, n.Owner.TenantID)
+	if err != nil {
+		return 0, fmt.Errorf("sign callback token: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.ConnectTimeout+d.cfg.ResponseTimeout)
+	defer cancel()
+	target := n.CallbackURI
+	for hop := 0; ; hop++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(n.Payload)))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", userAgent)
+		req.Header.Set(headerChainID, n.ChainID)
+		req.Header.Set(headerMessageID, n.MessageID)
+		req.Header.Set(headerScenarioID, n.ScenarioID)
+		resp, err := d.client.Do(req)
+		if err != nil {
+			return 0, errors.Unwrap(err) // the url.Error's cause; the URL is known
+		}
+		drain(resp)
+		if resp.StatusCode == http.StatusFound && hop < d.cfg.MaxRedirects {
+			loc, err := resp.Location()
+			if err == nil {
+				target = loc.String()
+				continue
+			}
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return resp.StatusCode, fmt.Errorf("HTTP %d from %s", resp.StatusCode, target)
+		}
+		return resp.StatusCode, nil
+	}
+}
+
+// drain reads a little of the body so the connection can be reused.
+func drain(resp *http.Response) {
+	buf := make([]byte, 4096)
+	for i := 0; i < 16; i++ {
+		if _, err := resp.Body.Read(buf); err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+}
+
+// flushLoop saves delivery outcomes in batches: one transaction for many
+// outcomes. An outcome lost to a crash only means the notification is sent
+// again, with the same message id.
+func (d *Dispatcher) flushLoop() {
+	defer close(d.flushed)
+	const maxBatch = 512
+	batch := make([]store.DeliveryUpdate, 0, maxBatch)
+	for u := range d.updates {
+		batch = append(batch[:0], u)
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case u, ok := <-d.updates:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, u)
+			default:
+				break collect
+			}
+		}
+		if err := d.store.RecordDeliveries(context.Background(), batch); err != nil {
+			d.log.Error("record deliveries", "count", len(batch), "err", err)
+		}
+	}
+}
+
+// Stats counts delivery outcomes since start.
+type Stats struct {
+	Attempts, Delivered, Failed int64
+}
+
+// Stats returns the counts so far.
+func (d *Dispatcher) Stats() Stats {
+	return Stats{Attempts: d.attempts.Load(), Delivered: d.delivered.Load(), Failed: d.failed.Load()}
+}

@@ -1,0 +1,259 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/callplane/callplane/internal/call"
+)
+
+// RequestError is a request body that is not a valid Graph call: a missing
+// or unknown @odata.type, an identity set without an identity.
+type RequestError struct{ Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+func badRequest(format string, args ...any) error {
+	return &RequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// CallPath is the path, relative to the service root, of a call resource:
+// the resourceUrl of its notifications.
+func CallPath(id string) string { return "/communications/calls/" + id }
+
+// PlaceRequest reads a create-call body into the domain's request. @odata.type
+// is optional except where it selects a derived type (mediaConfig).
+func (c *Call) PlaceRequest(owner call.Owner, scenarioID string) (call.Request, error) {
+	req := call.Request{
+		Owner:       owner,
+		CallbackURI: c.CallbackURI,
+		Subject:     c.Subject,
+		ScenarioID:  scenarioID,
+	}
+	if c.Source != nil {
+		p, err := c.Source.participant("source")
+		if err != nil {
+			return req, err
+		}
+		req.Source = p
+	}
+	for i, t := range c.Targets {
+		id, err := t.Identity.identity(fmt.Sprintf("targets[%d].identity", i))
+		if err != nil {
+			return req, err
+		}
+		req.Targets = append(req.Targets, call.Participant{Identity: id, ParticipantID: t.ParticipantID})
+	}
+	for _, m := range c.RequestedModalities {
+		req.Modalities = append(req.Modalities, call.Modality(m))
+	}
+	if c.MediaConfig != nil {
+		switch c.MediaConfig.ODataType {
+		case TypeServiceHostedMediaConfig:
+			req.Media = call.Media{Hosting: call.ServiceHosted}
+		case TypeAppHostedMediaConfig:
+			req.Media = call.Media{Hosting: call.AppHosted, Blob: c.MediaConfig.Blob}
+		case "":
+			return req, badRequest("mediaConfig needs an @odata.type: %s or %s", TypeServiceHostedMediaConfig, TypeAppHostedMediaConfig)
+		default:
+			return req, badRequest("mediaConfig: unknown @odata.type %q", c.MediaConfig.ODataType)
+		}
+	}
+	if o := c.CallOptions; o != nil {
+		if o.ODataType != "" && o.ODataType != TypeOutgoingCallOptions {
+			return req, badRequest("callOptions: a new call takes %s, not %q", TypeOutgoingCallOptions, o.ODataType)
+		}
+		req.Options = call.Options{
+			HideBotAfterEscalation:      isTrue(o.HideBotAfterEscalation),
+			ContentSharingNotifications: isTrue(o.IsContentSharingNotificationEnabled),
+			DeltaRoster:                 isTrue(o.IsDeltaRosterEnabled),
+			InteractiveRoster:           isTrue(o.IsInteractiveRosterEnabled),
+		}
+	}
+	return req, nil
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+func (p *ParticipantInfo) participant(where string) (call.Participant, error) {
+	id, err := p.Identity.identity(where + ".identity")
+	if err != nil {
+		return call.Participant{}, err
+	}
+	return call.Participant{
+		Identity:      id,
+		ParticipantID: p.ParticipantID,
+		EndpointType:  p.EndpointType,
+		LanguageID:    p.LanguageID,
+		Region:        p.Region,
+	}, nil
+}
+
+// identity picks the one identity an identity set names. Graph's sets may
+// carry several slots; the most specific one (a phone over a user, an
+// application instance over its application) says who the party is.
+func (s *IdentitySet) identity(where string) (call.Identity, error) {
+	if s == nil {
+		return call.Identity{}, badRequest("%s is required", where)
+	}
+	for _, slot := range s.slots() {
+		if slot.id != nil {
+			return call.Identity{
+				Kind:        slot.kind,
+				ID:          slot.id.ID,
+				DisplayName: slot.id.DisplayName,
+				TenantID:    slot.id.TenantID,
+			}, nil
+		}
+	}
+	return call.Identity{}, badRequest("%s names no identity: set user, phone, application or applicationInstance", where)
+}
+
+type slot struct {
+	kind call.IdentityKind
+	id   *Identity
+}
+
+// slots lists the set's slots, most specific first.
+func (s *IdentitySet) slots() []slot {
+	return []slot{
+		{call.Phone, s.Phone},
+		{call.ApplicationInstance, s.ApplicationInstance},
+		{call.Guest, s.Guest},
+		{call.Encrypted, s.Encrypted},
+		{call.OnPremises, s.OnPremises},
+		{call.AssertedIdentity, s.AssertedIdentity},
+		{call.ACSUser, s.AzureCommunicationServicesUser},
+		{call.User, s.User},
+		{call.Application, s.Application},
+		{call.Device, s.Device},
+	}
+}
+
+// identitySet renders one identity in the set type that can hold it: plain
+// identitySet for users, applications and devices, communicationsIdentitySet
+// for the rest, so the body stays valid against Graph's schema.
+func identitySet(id call.Identity) *IdentitySet {
+	gi := &Identity{ID: id.ID, DisplayName: id.DisplayName}
+	if id.TenantID != "" {
+		switch id.Kind {
+		case call.User:
+			gi.ODataType, gi.TenantID = TypeUserIdentity, id.TenantID
+		case call.ApplicationInstance:
+			gi.ODataType, gi.TenantID = TypeAppInstanceIdentity, id.TenantID
+		}
+	}
+	set := &IdentitySet{ODataType: TypeCommsIdentitySet}
+	switch id.Kind {
+	case call.User:
+		set.User = gi
+	case call.Application:
+		set.Application = gi
+	case call.Device:
+		set.Device = gi
+	case call.Phone:
+		set.Phone = gi
+	case call.ApplicationInstance:
+		set.ApplicationInstance = gi
+	case call.Guest:
+		set.Guest = gi
+	case call.Encrypted:
+		set.Encrypted = gi
+	case call.OnPremises:
+		set.OnPremises = gi
+	case call.AssertedIdentity:
+		set.AssertedIdentity = gi
+	case call.ACSUser:
+		set.AzureCommunicationServicesUser = gi
+	}
+	if set.User != nil || set.Application != nil || set.Device != nil {
+		set.ODataType = TypeIdentitySet
+	}
+	return set
+}
+
+// FromCall renders a call as Graph's full call entity.
+func FromCall(c *call.Call) *Call {
+	g := &Call{
+		ODataType:       TypeCall,
+		ID:              c.ID,
+		State:           string(c.State),
+		Direction:       string(c.Direction),
+		CallbackURI:     c.CallbackURI,
+		CallChainID:     c.ChainID,
+		MyParticipantID: c.MyParticipantID,
+		TenantID:        c.Owner.TenantID,
+		Subject:         c.Subject,
+		Source: &ParticipantInfo{
+			ODataType:     TypeParticipantInfo,
+			Identity:      identitySet(c.Source.Identity),
+			EndpointType:  c.Source.EndpointType,
+			LanguageID:    c.Source.LanguageID,
+			Region:        c.Source.Region,
+			ParticipantID: c.Source.ParticipantID,
+		},
+		ResultInfo: resultInfo(c.Result),
+	}
+	for _, t := range c.Targets {
+		g.Targets = append(g.Targets, InvitationParticipantInfo{
+			ODataType:     TypeInvitationParticipantInfo,
+			Identity:      identitySet(t.Identity),
+			ParticipantID: t.ParticipantID,
+		})
+	}
+	for _, m := range c.Modalities {
+		g.RequestedModalities = append(g.RequestedModalities, string(m))
+	}
+	switch c.Media.Hosting {
+	case call.ServiceHosted:
+		g.MediaConfig = &MediaConfig{ODataType: TypeServiceHostedMediaConfig}
+	case call.AppHosted:
+		g.MediaConfig = &MediaConfig{ODataType: TypeAppHostedMediaConfig, Blob: c.Media.Blob}
+	}
+	if o := c.Options; o != (call.Options{}) {
+		g.CallOptions = &CallOptions{
+			ODataType:                           TypeOutgoingCallOptions,
+			HideBotAfterEscalation:              &o.HideBotAfterEscalation,
+			IsContentSharingNotificationEnabled: &o.ContentSharingNotifications,
+			IsDeltaRosterEnabled:                &o.DeltaRoster,
+			IsInteractiveRosterEnabled:          &o.InteractiveRoster,
+		}
+	}
+	return g
+}
+
+func resultInfo(r *call.Result) *ResultInfo {
+	if r == nil {
+		return nil
+	}
+	return &ResultInfo{ODataType: TypeResultInfo, Code: r.Code, Subcode: r.Subcode, Message: r.Message}
+}
+
+// CallNotification renders one call event as the notification body a bot
+// receives: the call's new state (and, once it ended, why) on the call's
+// resource URL.
+func CallNotification(c *call.Call, ev call.Event) CommsNotifications {
+	path := CallPath(c.ID)
+	return CommsNotifications{
+		ODataType: TypeCommsNotifications,
+		Value: []CommsNotification{{
+			ODataType:   TypeCommsNotification,
+			ChangeType:  string(ev.Change),
+			ResourceURL: path,
+			ResourceData: &Call{
+				ODataType:       TypeCall,
+				ODataID:         path,
+				ID:              c.ID,
+				State:           string(ev.State),
+				Direction:       string(c.Direction),
+				CallChainID:     c.ChainID,
+				MyParticipantID: c.MyParticipantID,
+				ResultInfo:      resultInfo(ev.Result),
+			},
+		}},
+	}
+}
+
+// NormalizeID returns the canonical form of a resource id from a URL: Graph
+// ids are GUIDs, compared without regard to case.
+func NormalizeID(id string) string { return strings.ToLower(id) }

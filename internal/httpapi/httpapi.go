@@ -1,0 +1,367 @@
+// Package httpapi is the Graph HTTP surface: routing under /v1.0 and /beta,
+// bearer-token checks, Graph's headers, request decoding (gzip included) and
+// Graph error bodies. It translates between HTTP and the control layer and
+// holds no call logic of its own.
+package httpapi
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/control"
+	"github.com/callplane/callplane/internal/graph"
+	"github.com/callplane/callplane/internal/ids"
+)
+
+// Versions are the Graph API versions served; both behave the same here.
+var Versions = []string{"v1.0", "beta"}
+
+// maxBodyBytes bounds request bodies, decompressed.
+const maxBodyBytes = 1 << 20
+
+// contentType is what Graph answers JSON with.
+const contentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// Verifier checks bearer tokens.
+type Verifier interface {
+	Verify(token string) (*auth.Principal, error)
+}
+
+// API serves the Graph calls API.
+type API struct {
+	calls    *control.Service
+	verifier Verifier
+	log      *slog.Logger
+	// loose, when set, is the principal a request without a token acts as.
+	loose *auth.Principal
+	mux   *http.ServeMux
+}
+
+// Option configures an API.
+type Option func(*API)
+
+// Loose lets requests without a bearer token act as p. Requests that do
+// carry a token are still checked.
+func Loose(p *auth.Principal) Option { return func(a *API) { a.loose = p } }
+
+// New returns the API over the control service.
+func New(calls *control.Service, verifier Verifier, log *slog.Logger, opts ...Option) *API {
+	a := &API{calls: calls, verifier: verifier, log: log, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(a)
+	}
+	a.routes()
+	return a
+}
+
+func (a *API) routes() {
+	for _, v := range Versions {
+		p := "/" + v + "/communications/calls"
+		a.handle("POST "+p, a.createCall)
+		a.handle("GET "+p+"/{id}", a.getCall)
+		a.handle("DELETE "+p+"/{id}", a.deleteCall)
+		// Actions route by name and by their namespace-qualified name.
+		a.handle("POST "+p+"/{id}/keepAlive", a.keepAlive)
+		a.handle("POST "+p+"/{id}/microsoft.graph.keepAlive", a.keepAlive)
+		for _, path := range []string{p, p + "/{id}", p + "/{id}/keepAlive"} {
+			a.mux.HandleFunc(path, a.methodNotAllowed)
+		}
+	}
+	a.mux.HandleFunc("/", a.unknownSegment)
+}
+
+// handle registers an authenticated Graph handler.
+func (a *API) handle(pattern string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.authenticate(w, r)
+		if ok {
+			h(w, r, p)
+		}
+	})
+}
+
+// ServeHTTP sets Graph's response headers, contains panics, and routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := ids.New()
+	clientRequestID := r.Header.Get("client-request-id")
+	if clientRequestID == "" {
+		clientRequestID = requestID
+	}
+	h := w.Header()
+	h.Set("request-id", requestID)
+	h.Set("client-request-id", clientRequestID)
+	h.Set("x-ms-ags-diagnostic", `{"ServerInfo":{"DataCenter":"callplane","Slice":"E","Ring":"0","ScaleUnit":"0","RoleInstance":"callplane","ADSiteName":"local"}}`)
+	h.Set("Cache-Control", "private")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeError(w, r, http.StatusInternalServerError, "generalException", "An internal server error occurred.")
+		}
+	}()
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	a.mux.ServeHTTP(sw, r)
+	a.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		"duration", time.Since(start), "request-id", requestID)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// authenticate checks the bearer token. Graph's calls API takes application
+// tokens only: a delegated (user) token is refused with 403.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Principal, bool) {
+	token, hasToken := bearer(r)
+	if !hasToken && a.loose != nil {
+		return a.loose, true
+	}
+	p, err := a.verifier.Verify(token)
+	var te *auth.TokenError
+	switch {
+	case errors.As(err, &te):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="", error="invalid_token", client_id="`+auth.GraphResourceID+`"`)
+		writeError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", te.Reason)
+		return nil, false
+	case err != nil:
+		a.fail(w, r, err)
+		return nil, false
+	case p.Delegated:
+		writeError(w, r, http.StatusForbidden, "accessDenied",
+			"Delegated permissions are not supported for this API: call it with an application token (client credentials).")
+		return nil, false
+	}
+	return p, true
+}
+
+// bearer extracts the token of an Authorization: Bearer header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(token), true
+}
+
+func owner(p *auth.Principal) call.Owner {
+	return call.Owner{TenantID: p.TenantID, AppID: p.AppID}
+}
+
+func (a *API) createCall(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.Call
+	if !a.decode(w, r, &body) {
+		return
+	}
+	if body.TenantID != "" && !strings.EqualFold(body.TenantID, p.TenantID) {
+		writeError(w, r, http.StatusForbidden, "accessDenied", "Request authorization tenant mismatch: tenantId is not the token's tenant.")
+		return
+	}
+	req, err := body.PlaceRequest(owner(p), r.Header.Get("Scenario-Id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.calls.Place(r.Context(), req, p.Roles)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	base := BaseURL(r) + "/" + version(r)
+	w.Header().Set("Location", base+graph.CallPath(c.ID))
+	a.writeCall(w, r, http.StatusCreated, c)
+}
+
+func (a *API) getCall(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	c, err := a.calls.Get(r.Context(), owner(p), graph.NormalizeID(r.PathValue("id")))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeCall(w, r, http.StatusOK, c)
+}
+
+// deleteCall hangs up: 204 and an empty body. Any request body is ignored.
+func (a *API) deleteCall(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := a.calls.HangUp(r.Context(), owner(p), graph.NormalizeID(r.PathValue("id"))); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// keepAlive answers 200 with an empty body, as Graph does.
+func (a *API) keepAlive(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if err := a.calls.KeepAlive(r.Context(), owner(p), graph.NormalizeID(r.PathValue("id"))); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *API) writeCall(w http.ResponseWriter, r *http.Request, status int, c *call.Call) {
+	body := graph.FromCall(c)
+	body.ODataContext = BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls/$entity"
+	writeJSON(w, status, body)
+}
+
+// decode reads a JSON request body, gzip-compressed or not, into v.
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	var body io.Reader = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body is not valid gzip.")
+			return false
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, maxBodyBytes+1)
+	default:
+		writeError(w, r, http.StatusUnsupportedMediaType, "BadRequest",
+			fmt.Sprintf("Content-Encoding %q is not supported: send gzip or no encoding.", enc))
+		return false
+	}
+	data, err := io.ReadAll(body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig) || len(data) > maxBodyBytes:
+		writeError(w, r, http.StatusRequestEntityTooLarge, "BadRequest", "The request body is too large.")
+		return false
+	case err != nil:
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body could not be read: "+err.Error())
+		return false
+	case len(strings.TrimSpace(string(data))) == 0:
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "A request body is required.")
+		return false
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body is not a valid call: "+describeJSONError(err))
+		return false
+	}
+	return true
+}
+
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return fmt.Sprintf("property %s cannot be a JSON %s.", typeErr.Field, typeErr.Value)
+	}
+	return err.Error()
+}
+
+// fail answers with the Graph error that err stands for.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		invalid    *call.InvalidError
+		badBody    *graph.RequestError
+		permission *control.PermissionError
+	)
+	switch {
+	case errors.Is(err, call.ErrNotFound):
+		writeError(w, r, http.StatusNotFound, "8522", "Call not found.")
+	case errors.As(err, &invalid):
+		writeError(w, r, http.StatusBadRequest, "BadRequest", invalid.Msg)
+	case errors.As(err, &badBody):
+		writeError(w, r, http.StatusBadRequest, "BadRequest", badBody.Msg)
+	case errors.As(err, &permission):
+		writeError(w, r, http.StatusForbidden, "7504", permission.Msg)
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		writeError(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", "The request was cancelled.")
+	default:
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, r, http.StatusInternalServerError, "generalException", "An internal server error occurred.")
+	}
+}
+
+func (a *API) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, http.StatusMethodNotAllowed, "BadRequest",
+		fmt.Sprintf("The HTTP method '%s' is not allowed for %s.", r.Method, r.URL.Path))
+}
+
+// unknownSegment answers a path outside the API as Graph does: naming the
+// first segment it could not resolve.
+func (a *API) unknownSegment(w http.ResponseWriter, r *http.Request) {
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[1:] // after the version
+	known := []string{"communications", "calls"}
+	seg := ""
+	if len(segs) > 0 {
+		seg = segs[len(segs)-1]
+	}
+	for i, s := range segs {
+		if i >= len(known) || s != known[i] {
+			seg = s
+			break
+		}
+	}
+	writeError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg))
+}
+
+// writeError writes Graph's error body, correlated with the request.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	h := w.Header()
+	writeJSON(w, status, graph.NewError(code, message, h.Get("request-id"), h.Get("client-request-id"), time.Now()))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+// version is the API version segment of the request's path.
+func version(r *http.Request) string {
+	v, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	return v
+}
+
+// BaseURL is the scheme and host the client used to reach callplane.
+func BaseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

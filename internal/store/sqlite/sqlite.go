@@ -1,0 +1,378 @@
+// Package sqlite is callplane's embedded store: one SQLite database file,
+// through the pure-Go modernc.org/sqlite driver (no cgo).
+//
+// Writes go through a single connection, because SQLite admits one writer at
+// a time and queueing in Go is cheaper than SQLite's busy-waiting; reads use a
+// pool of their own, which WAL mode lets run beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/store"
+)
+
+// Store is a store.Store on a SQLite database file.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and brings its schema
+// up to date.
+func Open(path string) (*Store, error) {
+	// synchronous(NORMAL) in WAL mode: a commit survives the process being
+	// killed at any instant; only a power loss can take the last commits.
+	pragmas := url.Values{"_pragma": {
+		"journal_mode(WAL)",
+		"synchronous(NORMAL)",
+		"busy_timeout(10000)",
+		"foreign_keys(1)",
+	}}
+	dsn := "file:" + path + "?" + pragmas.Encode()
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn+"&"+url.Values{"_pragma": {"query_only(1)"}}.Encode())
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4)
+	return &Store{write: write, read: read}, nil
+}
+
+// schema is applied in order; PRAGMA user_version counts the steps applied.
+var schema = []string{
+	`CREATE TABLE calls (
+		id        TEXT PRIMARY KEY,
+		tenant_id TEXT NOT NULL,
+		app_id    TEXT NOT NULL,
+		state     TEXT NOT NULL,
+		version   INTEGER NOT NULL,
+		deadline  INTEGER,
+		ended_at  INTEGER,
+		data      BLOB NOT NULL
+	);
+	CREATE INDEX calls_deadline ON calls(deadline) WHERE deadline IS NOT NULL;
+	CREATE INDEX calls_ended ON calls(ended_at) WHERE ended_at IS NOT NULL;
+	CREATE TABLE notifications (
+		seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+		message_id       TEXT NOT NULL,
+		call_id          TEXT NOT NULL,
+		tenant_id        TEXT NOT NULL,
+		app_id           TEXT NOT NULL,
+		chain_id         TEXT NOT NULL,
+		scenario_id      TEXT NOT NULL,
+		callback_uri     TEXT NOT NULL,
+		payload          BLOB NOT NULL,
+		created_at       INTEGER NOT NULL,
+		status           TEXT NOT NULL,
+		attempts         INTEGER NOT NULL DEFAULT 0,
+		last_status_code INTEGER NOT NULL DEFAULT 0,
+		last_error       TEXT NOT NULL DEFAULT '',
+		last_attempt_at  INTEGER,
+		next_attempt_at  INTEGER
+	);
+	CREATE INDEX notifications_pending ON notifications(seq) WHERE status = 'pending';
+	CREATE INDEX notifications_call ON notifications(call_id, seq);
+	CREATE INDEX notifications_callback ON notifications(callback_uri, seq);`,
+}
+
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	for i := version; i < len(schema); i++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(schema[i]); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// nanos stores a time as Unix nanoseconds; the zero time is NULL.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+func (s *Store) CreateCall(ctx context.Context, c *call.Call, out []store.Notification) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data)
+			 VALUES (?, ?, ?, ?, 1, ?, ?, ?)`,
+			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data)
+		if err != nil {
+			return err
+		}
+		if err := insertNotifications(ctx, tx, out); err != nil {
+			return err
+		}
+		c.Version = 1
+		return nil
+	})
+}
+
+func (s *Store) UpdateCall(ctx context.Context, c *call.Call, out []store.Notification) error {
+	next := *c
+	next.Version++
+	data, err := json.Marshal(&next)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE calls SET state = ?, version = ?, deadline = ?, ended_at = ?, data = ?
+			 WHERE id = ? AND version = ?`,
+			string(c.State), next.Version, nanos(c.NextDeadline()), nanos(c.EndedAt), data, c.ID, c.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrConflict
+		}
+		if err := insertNotifications(ctx, tx, out); err != nil {
+			return err
+		}
+		c.Version = next.Version
+		return nil
+	})
+}
+
+func insertNotifications(ctx context.Context, tx *sql.Tx, out []store.Notification) error {
+	for i := range out {
+		n := &out[i]
+		if n.Status == "" {
+			n.Status = store.Pending
+		}
+		err := tx.QueryRowContext(ctx,
+			`INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id, scenario_id,
+			   callback_uri, payload, created_at, status)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			n.MessageID, n.CallID, n.Owner.TenantID, n.Owner.AppID, n.ChainID, n.ScenarioID,
+			n.CallbackURI, n.Payload, n.CreatedAt.UnixNano(), string(n.Status)).Scan(&n.Seq)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction, committing if it returns nil. Seqs it
+// assigned are only valid once the commit succeeded, which is when inTx
+// returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) GetCall(ctx context.Context, id string) (*call.Call, error) {
+	var (
+		data    []byte
+		version int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT data, version FROM calls WHERE id = ?`, id).Scan(&data, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c call.Call
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
+	}
+	c.Version = version
+	return &c, nil
+}
+
+func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, deadline FROM calls WHERE deadline IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Deadline
+	for rows.Next() {
+		var (
+			d  store.Deadline
+			at sql.NullInt64
+		)
+		if err := rows.Scan(&d.CallID, &at); err != nil {
+			return nil, err
+		}
+		d.At = fromNanos(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) Purge(ctx context.Context, cutoff time.Time) (calls, notifications int64, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE ended_at < ?`, cutoff.UnixNano())
+		if err != nil {
+			return err
+		}
+		if calls, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx,
+			`DELETE FROM notifications WHERE created_at < ? AND status != 'pending'`, cutoff.UnixNano())
+		if err != nil {
+			return err
+		}
+		notifications, err = res.RowsAffected()
+		return err
+	})
+	return calls, notifications, err
+}
+
+const notificationColumns = `seq, message_id, call_id, tenant_id, app_id, chain_id, scenario_id,
+	callback_uri, payload, created_at, status, attempts, last_status_code, last_error,
+	last_attempt_at, next_attempt_at`
+
+func scanNotifications(rows *sql.Rows) ([]store.Notification, error) {
+	defer rows.Close()
+	var out []store.Notification
+	for rows.Next() {
+		var (
+			n                  store.Notification
+			created            int64
+			status             string
+			lastAttempt, retry sql.NullInt64
+		)
+		err := rows.Scan(&n.Seq, &n.MessageID, &n.CallID, &n.Owner.TenantID, &n.Owner.AppID, &n.ChainID,
+			&n.ScenarioID, &n.CallbackURI, &n.Payload, &created, &status, &n.Attempts, &n.LastStatusCode,
+			&n.LastError, &lastAttempt, &retry)
+		if err != nil {
+			return nil, err
+		}
+		n.CreatedAt = time.Unix(0, created).UTC()
+		n.Status = store.Status(status)
+		n.LastAttemptAt = fromNanos(lastAttempt)
+		n.NextAttemptAt = fromNanos(retry)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) Pending(ctx context.Context) ([]store.Notification, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+notificationColumns+` FROM notifications WHERE status = 'pending' ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	return scanNotifications(rows)
+}
+
+func (s *Store) RecordDeliveries(ctx context.Context, updates []store.DeliveryUpdate) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx,
+			`UPDATE notifications SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
+			   last_attempt_at = ?, next_attempt_at = ? WHERE seq = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, u := range updates {
+			_, err := stmt.ExecContext(ctx, string(u.Status), u.Attempts, u.LastStatusCode, u.LastError,
+				nanos(u.LastAttemptAt), nanos(u.NextAttemptAt), u.Seq)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) Notifications(ctx context.Context, f store.Filter) ([]store.Notification, error) {
+	q := `SELECT ` + notificationColumns + ` FROM notifications WHERE 1 = 1`
+	var args []any
+	if f.CallID != "" {
+		q += ` AND call_id = ?`
+		args = append(args, f.CallID)
+	}
+	if f.CallbackURI != "" {
+		q += ` AND callback_uri = ?`
+		args = append(args, f.CallbackURI)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanNotifications(rows)
+}

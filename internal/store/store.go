@@ -1,0 +1,115 @@
+// Package store defines what callplane persists and the one interface every
+// storage engine implements: calls, and the outbox of notifications their
+// changes produced. A change to a call and the notifications it causes are
+// saved in one transaction, so a crash can lose neither without the other.
+//
+// Implementations live in subpackages (sqlite); storetest is the conformance
+// suite each of them passes.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/callplane/callplane/internal/call"
+)
+
+var (
+	// ErrNotFound means no call has the id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means the call changed since it was read: its version is no
+	// longer the one the caller holds. Read it again and retry.
+	ErrConflict = errors.New("store: version conflict")
+)
+
+// Store persists calls and their notifications.
+type Store interface {
+	// CreateCall saves a new call with the notifications it produced. It
+	// assigns each notification its Seq and sets c.Version to 1.
+	CreateCall(ctx context.Context, c *call.Call, out []Notification) error
+	// UpdateCall saves a changed call with the notifications the change
+	// produced, if the stored version is still c.Version; then it increments
+	// c.Version and assigns each notification its Seq. Otherwise it returns
+	// ErrConflict and saves nothing.
+	UpdateCall(ctx context.Context, c *call.Call, out []Notification) error
+	// GetCall returns the call with the id, in any state, or ErrNotFound.
+	GetCall(ctx context.Context, id string) (*call.Call, error)
+	// Deadlines lists every call that has a pending deadline
+	// (call.NextDeadline), so timers can be rebuilt after a restart.
+	Deadlines(ctx context.Context) ([]Deadline, error)
+	// Purge deletes calls that ended before the cutoff, and notifications
+	// created before it that are no longer pending.
+	Purge(ctx context.Context, cutoff time.Time) (calls, notifications int64, err error)
+
+	// Pending returns every notification not yet delivered or given up on,
+	// in Seq order.
+	Pending(ctx context.Context) ([]Notification, error)
+	// RecordDeliveries saves the outcome of delivery attempts.
+	RecordDeliveries(ctx context.Context, updates []DeliveryUpdate) error
+	// Notifications lists notifications matching the filter, newest first.
+	Notifications(ctx context.Context, f Filter) ([]Notification, error)
+
+	Close() error
+}
+
+// Deadline is when a call next has something to do.
+type Deadline struct {
+	CallID string
+	At     time.Time
+}
+
+// Notification is one outbox entry: a commsNotifications body for a call's
+// callback URI, and how its delivery went.
+type Notification struct {
+	// Seq orders every notification the store ever saved; one call's
+	// notifications are delivered in Seq order.
+	Seq int64
+	// MessageID identifies the notification to the bot, the same on every
+	// attempt, so the bot can discard duplicates.
+	MessageID   string
+	CallID      string
+	Owner       call.Owner
+	ChainID     string
+	ScenarioID  string
+	CallbackURI string
+	Payload     []byte
+	CreatedAt   time.Time
+	Delivery
+}
+
+// Status is where a notification is in its delivery.
+type Status string
+
+const (
+	Pending   Status = "pending"
+	Delivered Status = "delivered"
+	// Failed means delivery was given up on; the call's later notifications
+	// go on without it.
+	Failed Status = "failed"
+)
+
+// Delivery is how a notification's delivery has gone so far.
+type Delivery struct {
+	Status         Status
+	Attempts       int
+	LastStatusCode int
+	LastError      string
+	LastAttemptAt  time.Time
+	NextAttemptAt  time.Time
+}
+
+// DeliveryUpdate is the new delivery state of one notification.
+type DeliveryUpdate struct {
+	Seq int64
+	Delivery
+}
+
+// Filter selects notifications for inspection. Empty fields match anything.
+type Filter struct {
+	CallID      string
+	CallbackURI string
+	Status      Status
+	// Limit caps the result; zero means a default of 100.
+	Limit int
+}

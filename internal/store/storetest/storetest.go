@@ -1,0 +1,339 @@
+// Package storetest is the conformance suite every store.Store passes. An
+// implementation's own test calls Run with a constructor for fresh, empty
+// stores.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/ids"
+	"github.com/callplane/callplane/internal/store"
+)
+
+// Run runs the suite. open returns a new, empty store; the suite closes it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"CreateAndGet", testCreateAndGet},
+		{"GetUnknown", testGetUnknown},
+		{"UpdateBumpsVersion", testUpdateBumpsVersion},
+		{"UpdateConflict", testUpdateConflict},
+		{"ConcurrentUpdatesOneWins", testConcurrentUpdatesOneWins},
+		{"NotificationsOrderedAndPending", testNotificationsOrderedAndPending},
+		{"ConflictSavesNoNotification", testConflictSavesNoNotification},
+		{"RecordDeliveries", testRecordDeliveries},
+		{"NotificationFilters", testNotificationFilters},
+		{"Deadlines", testDeadlines},
+		{"Purge", testPurge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+var (
+	owner  = call.Owner{TenantID: "tenant-1", AppID: "app-1"}
+	timing = call.Timing{AnswerDelay: time.Second, KeepAliveTimeout: time.Hour}
+)
+
+func newCall(t *testing.T, now time.Time) (*call.Call, []call.Event) {
+	t.Helper()
+	c, ev, err := call.Place(call.Request{
+		Owner:       owner,
+		CallbackURI: "https://bot.example/callback",
+		Targets:     []call.Participant{{Identity: call.Identity{Kind: call.User, ID: "user-1", DisplayName: "User One"}}},
+		Modalities:  []call.Modality{call.Audio},
+		Media:       call.Media{Hosting: call.ServiceHosted},
+	}, now, timing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ev
+}
+
+func outbox(c *call.Call, payloads ...string) []store.Notification {
+	var out []store.Notification
+	for _, p := range payloads {
+		out = append(out, store.Notification{
+			MessageID:   ids.New(),
+			CallID:      c.ID,
+			Owner:       c.Owner,
+			ChainID:     c.ChainID,
+			ScenarioID:  c.ScenarioID,
+			CallbackURI: c.CallbackURI,
+			Payload:     []byte(p),
+			CreatedAt:   time.Now(),
+		})
+	}
+	return out
+}
+
+func testCreateAndGet(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	c, _ := newCall(t, now)
+	if err := s.CreateCall(ctx, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 1 {
+		t.Fatalf("version after create = %d, want 1", c.Version)
+	}
+	got, err := s.GetCall(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != c.ID || got.Owner != c.Owner || got.State != call.Establishing || got.Version != 1 {
+		t.Fatalf("got %+v", got)
+	}
+	if got.ChainID != c.ChainID || got.MyParticipantID != c.MyParticipantID || got.CallbackURI != c.CallbackURI {
+		t.Fatalf("ids not kept: got %+v", got)
+	}
+	if len(got.Targets) != 1 || got.Targets[0].Identity != c.Targets[0].Identity {
+		t.Fatalf("targets = %+v, want %+v", got.Targets, c.Targets)
+	}
+	if !got.AnswerAt.Equal(c.AnswerAt) || !got.CreatedAt.Equal(c.CreatedAt) {
+		t.Fatalf("times not kept: answer %v vs %v", got.AnswerAt, c.AnswerAt)
+	}
+	if err := s.CreateCall(ctx, c, nil); err == nil {
+		t.Fatal("creating the same id twice succeeded")
+	}
+}
+
+func testGetUnknown(t *testing.T, s store.Store) {
+	if _, err := s.GetCall(context.Background(), ids.New()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func testUpdateBumpsVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	c, _ := newCall(t, now)
+	must(t, s.CreateCall(ctx, c, nil))
+	c.Advance(now.Add(2*time.Second), timing)
+	must(t, s.UpdateCall(ctx, c, nil))
+	if c.Version != 2 {
+		t.Fatalf("version = %d, want 2", c.Version)
+	}
+	got, err := s.GetCall(ctx, c.ID)
+	must(t, err)
+	if got.State != call.Established || got.Version != 2 {
+		t.Fatalf("stored state %s version %d, want established 2", got.State, got.Version)
+	}
+}
+
+func testUpdateConflict(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	must(t, s.CreateCall(ctx, c, nil))
+	stale := *c
+	must(t, s.UpdateCall(ctx, c, nil))
+	if err := s.UpdateCall(ctx, &stale, nil); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale update: err = %v, want ErrConflict", err)
+	}
+	if stale.Version != 1 {
+		t.Fatalf("failed update changed the caller's version to %d", stale.Version)
+	}
+}
+
+func testConcurrentUpdatesOneWins(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	must(t, s.CreateCall(ctx, c, nil))
+	const n = 20
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		wins      int
+		conflicts int
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := *c
+			err := s.UpdateCall(ctx, &mine, outbox(&mine, "x"))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != n-1 {
+		t.Fatalf("wins=%d conflicts=%d, want 1 and %d", wins, conflicts, n-1)
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	if len(pending) != 1 {
+		t.Fatalf("%d notifications saved, want only the winner's 1", len(pending))
+	}
+}
+
+func testNotificationsOrderedAndPending(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	first := outbox(c, "a", "b")
+	must(t, s.CreateCall(ctx, c, first))
+	second := outbox(c, "c")
+	must(t, s.UpdateCall(ctx, c, second))
+	if !(first[0].Seq < first[1].Seq && first[1].Seq < second[0].Seq) {
+		t.Fatalf("seqs not increasing: %d %d %d", first[0].Seq, first[1].Seq, second[0].Seq)
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	var got string
+	for _, n := range pending {
+		got += string(n.Payload)
+		if n.Status != store.Pending || n.CallID != c.ID || n.Owner != c.Owner || n.ChainID != c.ChainID ||
+			n.CallbackURI != c.CallbackURI || n.MessageID == "" || n.CreatedAt.IsZero() {
+			t.Fatalf("notification not kept: %+v", n)
+		}
+	}
+	if got != "abc" {
+		t.Fatalf("pending payloads in order = %q, want abc", got)
+	}
+}
+
+func testConflictSavesNoNotification(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	must(t, s.CreateCall(ctx, c, nil))
+	stale := *c
+	must(t, s.UpdateCall(ctx, c, nil))
+	if err := s.UpdateCall(ctx, &stale, outbox(&stale, "lost")); !errors.Is(err, store.ErrConflict) {
+		t.Fatal(err)
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	if len(pending) != 0 {
+		t.Fatalf("a refused update saved %d notifications", len(pending))
+	}
+}
+
+func testRecordDeliveries(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	out := outbox(c, "a", "b", "c")
+	must(t, s.CreateCall(ctx, c, out))
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	must(t, s.RecordDeliveries(ctx, []store.DeliveryUpdate{
+		{Seq: out[0].Seq, Delivery: store.Delivery{Status: store.Delivered, Attempts: 1, LastStatusCode: 202, LastAttemptAt: at}},
+		{Seq: out[1].Seq, Delivery: store.Delivery{Status: store.Pending, Attempts: 2, LastStatusCode: 500,
+			LastError: "HTTP 500", LastAttemptAt: at, NextAttemptAt: at.Add(time.Second)}},
+		{Seq: out[2].Seq, Delivery: store.Delivery{Status: store.Failed, Attempts: 9, LastError: "connection refused", LastAttemptAt: at}},
+	}))
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	if len(pending) != 1 || pending[0].Seq != out[1].Seq {
+		t.Fatalf("pending = %+v, want only seq %d", pending, out[1].Seq)
+	}
+	p := pending[0]
+	if p.Attempts != 2 || p.LastStatusCode != 500 || p.LastError != "HTTP 500" ||
+		!p.LastAttemptAt.Equal(at) || !p.NextAttemptAt.Equal(at.Add(time.Second)) {
+		t.Fatalf("delivery state not kept: %+v", p.Delivery)
+	}
+	failed, err := s.Notifications(ctx, store.Filter{Status: store.Failed})
+	must(t, err)
+	if len(failed) != 1 || failed[0].Seq != out[2].Seq || failed[0].LastError != "connection refused" {
+		t.Fatalf("failed = %+v", failed)
+	}
+}
+
+func testNotificationFilters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, _ := newCall(t, time.Now())
+	b, _ := newCall(t, time.Now())
+	b.CallbackURI = "https://other.example/cb"
+	must(t, s.CreateCall(ctx, a, outbox(a, "a1", "a2")))
+	must(t, s.CreateCall(ctx, b, outbox(b, "b1")))
+	byCall, err := s.Notifications(ctx, store.Filter{CallID: a.ID})
+	must(t, err)
+	if len(byCall) != 2 || string(byCall[0].Payload) != "a2" {
+		t.Fatalf("by call: %d results, first %q; want 2, newest first", len(byCall), byCall[0].Payload)
+	}
+	byURI, err := s.Notifications(ctx, store.Filter{CallbackURI: b.CallbackURI})
+	must(t, err)
+	if len(byURI) != 1 || byURI[0].CallID != b.ID {
+		t.Fatalf("by callback: %+v", byURI)
+	}
+	limited, err := s.Notifications(ctx, store.Filter{Limit: 2})
+	must(t, err)
+	if len(limited) != 2 {
+		t.Fatalf("limit 2 gave %d", len(limited))
+	}
+}
+
+func testDeadlines(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	c, _ := newCall(t, now)
+	must(t, s.CreateCall(ctx, c, nil))
+	ended, _ := newCall(t, now)
+	_, err := ended.HangUp(now, call.EndedByApplication, timing)
+	must(t, err)
+	ended.Advance(now, timing)
+	must(t, s.CreateCall(ctx, ended, nil))
+	ds, err := s.Deadlines(ctx)
+	must(t, err)
+	if len(ds) != 1 || ds[0].CallID != c.ID || !ds[0].At.Equal(c.NextDeadline()) {
+		t.Fatalf("deadlines = %+v, want only %s at %v", ds, c.ID, c.NextDeadline())
+	}
+}
+
+func testPurge(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	live, _ := newCall(t, now)
+	liveOut := outbox(live, "pending")
+	must(t, s.CreateCall(ctx, live, liveOut))
+	old, _ := newCall(t, now)
+	_, err := old.HangUp(now, call.EndedByApplication, timing)
+	must(t, err)
+	old.Advance(now, timing)
+	oldOut := outbox(old, "done")
+	must(t, s.CreateCall(ctx, old, oldOut))
+	must(t, s.RecordDeliveries(ctx, []store.DeliveryUpdate{{Seq: oldOut[0].Seq, Delivery: store.Delivery{Status: store.Delivered, Attempts: 1}}}))
+
+	calls, notes, err := s.Purge(ctx, now.Add(time.Hour))
+	must(t, err)
+	if calls != 1 || notes != 1 {
+		t.Fatalf("purged %d calls, %d notifications; want 1 and 1", calls, notes)
+	}
+	if _, err := s.GetCall(ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ended call still there: %v", err)
+	}
+	if _, err := s.GetCall(ctx, live.ID); err != nil {
+		t.Fatalf("live call purged: %v", err)
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	if len(pending) != 1 {
+		t.Fatalf("pending notification purged")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(fmt.Errorf("unexpected: %w", err))
+	}
+}
