@@ -88,8 +88,11 @@ type Dispatcher struct {
 	log    *slog.Logger
 	global chan struct{}
 
-	ctx     context.Context
-	updates chan store.DeliveryUpdate
+	// ctx ends taking new work; abort ends attempts in flight.
+	ctx      context.Context
+	abortCtx context.Context
+	abort    context.CancelFunc
+	updates  chan store.DeliveryUpdate
 	wg      sync.WaitGroup // workers and timers
 	flushed chan struct{}
 
@@ -164,10 +167,11 @@ func New(st Store, tokens TokenSource, cfg Config, log *slog.Logger) *Dispatcher
 }
 
 // Start queues every notification still pending in the store and starts
-// delivering. Call it before anything can Enqueue. Delivery stops when ctx is
-// done; Wait waits for it to wind down.
+// delivering. Call it before anything can Enqueue. Delivery stops taking new
+// work when ctx is done; Wait lets the attempts in flight finish.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.ctx = ctx
+	d.abortCtx, d.abort = context.WithCancel(context.Background())
 	pending, err := d.store.Pending(ctx)
 	if err != nil {
 		return fmt.Errorf("delivery: load pending: %w", err)
@@ -186,12 +190,25 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 }
 
 // Wait blocks until delivery has stopped after its context ended and every
-// outcome has been saved.
-func (d *Dispatcher) Wait() {
+// outcome has been saved. Attempts in flight may finish until ctx is done;
+// then they are cut short, and their notifications are sent again after the
+// next start.
+func (d *Dispatcher) Wait(ctx context.Context) {
 	d.mu.Lock()
 	d.stopped = true
 	d.mu.Unlock()
-	d.wg.Wait()
+	idle := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		d.abort()
+		<-idle
+	}
+	d.abort()
 	close(d.updates)
 	<-d.flushed
 }
@@ -278,8 +295,8 @@ func (d *Dispatcher) work(h *host) {
 		}
 		status, err := d.post(n)
 		<-d.global
-		if d.ctx.Err() != nil {
-			continue // shutting down: the attempt's outcome is not the bot's
+		if d.abortCtx.Err() != nil {
+			continue // cut short by shutdown: the outcome is not the bot's
 		}
 		d.updates <- d.settle(s, n, status, err)
 	}
@@ -357,7 +374,7 @@ func (d *Dispatcher) post(n store.Notification) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sign callback token: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.ConnectTimeout+d.cfg.ResponseTimeout)
+	ctx, cancel := context.WithTimeout(d.abortCtx, d.cfg.ConnectTimeout+d.cfg.ResponseTimeout)
 	defer cancel()
 	target := n.CallbackURI
 	for hop := 0; ; hop++ {

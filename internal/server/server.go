@@ -21,6 +21,7 @@ import (
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/delivery"
 	"github.com/callplane/callplane/internal/httpapi"
+	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/store/sqlite"
 )
 
@@ -282,13 +283,18 @@ func (s *Server) Directory() *auth.Directory { return s.identity.Directory }
 // Tokens is the server's Graph token service.
 func (s *Server) Tokens() *auth.TokenService { return s.tokens }
 
+// Notifications lists outbox entries and how their delivery went.
+func (s *Server) Notifications(ctx context.Context, f store.Filter) ([]store.Notification, error) {
+	return s.store.Notifications(ctx, f)
+}
+
 // Shutdown stops accepting requests, lets those in flight finish, stops the
 // timers and delivery, and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.cancel()
 	<-s.done
-	s.delivery.Wait()
+	s.delivery.Wait(ctx)
 	return errors.Join(err, s.store.Close())
 }
 
