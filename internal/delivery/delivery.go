@@ -93,8 +93,8 @@ type Dispatcher struct {
 	abortCtx context.Context
 	abort    context.CancelFunc
 	updates  chan store.DeliveryUpdate
-	wg      sync.WaitGroup // workers and timers
-	flushed chan struct{}
+	wg       sync.WaitGroup // workers and timers
+	flushed  chan struct{}
 
 	mu      sync.Mutex
 	stopped bool // set by Wait: no worker or retry starts after it
