@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/internal/testenv"
+)
+
+// binary is the callplane command, built once for the package's tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "callplane-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "callplane")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/callplane")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build callplane:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// process is a running callplane command whose output lines a test can wait
+// for.
+type process struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	lines  []string
+	notify chan struct{}
+	stderr bytes.Buffer
+}
+
+// run starts the command with args and extra environment variables; it is
+// killed when the test ends if still running.
+func run(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(binary, args...), notify: make(chan struct{}, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = &syncWriter{w: &p.stderr, mu: &p.mu}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			p.mu.Unlock()
+			select {
+			case p.notify <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	return p
+}
+
+type syncWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+// waitLine waits for a stdout line matching re and returns its submatches.
+func (p *process) waitLine(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		p.mu.Lock()
+		for _, l := range p.lines {
+			if m := re.FindStringSubmatch(l); m != nil {
+				p.mu.Unlock()
+				return m
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.notify:
+		case <-deadline:
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			t.Fatalf("no line matching %s within %v; stdout:\n%s\nstderr:\n%s", re, wait, strings.Join(p.lines, "\n"), p.stderr.String())
+		}
+	}
+}
+
+func output(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("callplane %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// TestCommandLine runs the commands a newcomer runs: serve, token (while the
+// server runs), listen, and a call placed and hung up through them.
+func TestCommandLine(t *testing.T) {
+	data := t.TempDir()
+	serve := run(t, []string{"CALLPLANE_DATA=" + data, "CALLPLANE_ANSWER_DELAY=10ms"}, "serve", "--listen", "127.0.0.1:0")
+	base := serve.waitLine(t, regexp.MustCompile(`Graph base URL:\s+(http://\S+)/v1\.0`))[1]
+	tenant := serve.waitLine(t, regexp.MustCompile(`tenant id:\s+(\S+)`))[1]
+	clientID := serve.waitLine(t, regexp.MustCompile(`client id:\s+(\S+)`))[1]
+	secret := serve.waitLine(t, regexp.MustCompile(`client secret:\s+(\S+)`))[1]
+	if tenant == "" || clientID == "" || secret == "" {
+		t.Fatal("banner lacks the tenant, client id or secret")
+	}
+
+	listen := run(t, nil, "listen", "--addr", "127.0.0.1:0")
+	listenAddr := waitStderr(t, listen, regexp.MustCompile(`on (http://\S+)/`))
+
+	token := output(t, nil, "token", "--data", data)
+	if strings.Count(token, "\n") != 1 {
+		t.Fatalf("token printed %q, want exactly one line", token)
+	}
+	env := &testenv.Env{URL: base, Token: strings.TrimSpace(token), Client: &http.Client{Timeout: wait}}
+	c := env.PlaceCall(t, listenAddr+"/api/calls")
+	if r := env.Do(t, http.MethodDelete, testenv.CallPath(c.ID), env.Token, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	listen.waitLine(t, regexp.MustCompile(`updated\s+/communications/calls/`+c.ID+` state=establishing`))
+	listen.waitLine(t, regexp.MustCompile(`deleted\s+/communications/calls/`+c.ID+` state=terminated resultInfo=0/0`))
+
+	delegated := output(t, []string{"CALLPLANE_DATA=" + data}, "token", "--delegated")
+	if strings.Count(delegated, "\n") != 1 {
+		t.Fatalf("token --delegated printed %q, want exactly one line", delegated)
+	}
+	checkGraphError(t, env.Do(t, http.MethodGet, testenv.CallPath(c.ID), strings.TrimSpace(delegated), nil), http.StatusForbidden, "accessDenied")
+
+	serve.cmd.Process.Signal(syscall.SIGTERM)
+	if err := serve.cmd.Wait(); err != nil {
+		t.Fatalf("serve did not exit cleanly on SIGTERM: %v\n%s", err, serve.stderr.String())
+	}
+}
+
+func waitStderr(t *testing.T, p *process, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		m := re.FindStringSubmatch(p.stderr.String())
+		p.mu.Unlock()
+		if m != nil {
+			return m[1]
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
+	}
+	t.Fatalf("stderr never matched %s", re)
+	return ""
+}
