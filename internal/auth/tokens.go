@@ -74,13 +74,7 @@ func (s *TokenService) Key() *Key { return s.key }
 
 // AppToken issues an application (client-credentials) token for app.
 func (s *TokenService) AppToken(app Application) (string, time.Time, error) {
-	now := s.now()
-	return s.sign(s.baseClaims(app, now, TokenLifetime, func(c *accessClaims) {
-		c.Subject = app.ObjectID
-		c.OID = app.ObjectID
-		c.Roles = app.Roles
-		c.IDType = "app"
-	}))
+	return s.sign(s.appClaims(app, s.now(), TokenLifetime))
 }
 
 // DelegatedToken issues a token for user signed in to app: scopes instead of
@@ -100,13 +94,19 @@ func (s *TokenService) DelegatedToken(app Application, user User) (string, time.
 // SignedAt issues an application token whose lifetime starts at issuedAt and
 // lasts lifetime: expired or not-yet-valid tokens, for tests.
 func (s *TokenService) SignedAt(app Application, issuedAt time.Time, lifetime time.Duration) (string, error) {
-	tok, _, err := s.sign(s.baseClaims(app, issuedAt, lifetime, func(c *accessClaims) {
+	tok, _, err := s.sign(s.appClaims(app, issuedAt, lifetime))
+	return tok, err
+}
+
+// appClaims are an application token's: the service principal as subject,
+// and the application permissions as roles.
+func (s *TokenService) appClaims(app Application, now time.Time, lifetime time.Duration) *accessClaims {
+	return s.baseClaims(app, now, lifetime, func(c *accessClaims) {
 		c.Subject = app.ObjectID
 		c.OID = app.ObjectID
 		c.Roles = app.Roles
 		c.IDType = "app"
-	}))
-	return tok, err
+	})
 }
 
 func (s *TokenService) baseClaims(app Application, now time.Time, lifetime time.Duration, set func(*accessClaims)) *accessClaims {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/graph"
-	"github.com/callplane/callplane/internal/ids"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -198,16 +197,7 @@ func (s *Service) outbox(c *call.Call, events []call.Event, now time.Time) ([]st
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, store.Notification{
-			MessageID:   ids.New(),
-			CallID:      c.ID,
-			Owner:       c.Owner,
-			ChainID:     c.ChainID,
-			ScenarioID:  c.ScenarioID,
-			CallbackURI: c.CallbackURI,
-			Payload:     payload,
-			CreatedAt:   now,
-		})
+		out = append(out, store.NewNotification(c, payload, now))
 	}
 	return out, nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/delivery"
-	"github.com/callplane/callplane/internal/ids"
 	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/store/sqlite"
 	"github.com/callplane/callplane/internal/testbot"
@@ -75,16 +74,8 @@ func (h *harness) save(t *testing.T, callbackURI string, n int) []store.Notifica
 	}
 	var out []store.Notification
 	for i := range n {
-		out = append(out, store.Notification{
-			MessageID:   ids.New(),
-			CallID:      c.ID,
-			Owner:       c.Owner,
-			ChainID:     c.ChainID,
-			ScenarioID:  c.ScenarioID,
-			CallbackURI: callbackURI,
-			Payload:     []byte(fmt.Sprintf(`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/%s","resourceData":{"state":"s%d"}}]}`, c.ID, i)),
-			CreatedAt:   time.Now(),
-		})
+		payload := fmt.Sprintf(`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/%s","resourceData":{"state":"s%d"}}]}`, c.ID, i)
+		out = append(out, store.NewNotification(c, []byte(payload), time.Now()))
 	}
 	if err := h.store.CreateCall(context.Background(), c, out); err != nil {
 		t.Fatal(err)

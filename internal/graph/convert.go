@@ -96,14 +96,9 @@ func (s *IdentitySet) identity(where string) (call.Identity, error) {
 	if s == nil {
 		return call.Identity{}, badRequest("%s is required", where)
 	}
-	for _, slot := range s.slots() {
-		if slot.id != nil {
-			return call.Identity{
-				Kind:        slot.kind,
-				ID:          slot.id.ID,
-				DisplayName: slot.id.DisplayName,
-				TenantID:    slot.id.TenantID,
-			}, nil
+	for _, sl := range s.slots() {
+		if id := *sl.id; id != nil {
+			return call.Identity{Kind: sl.kind, ID: id.ID, DisplayName: id.DisplayName, TenantID: id.TenantID}, nil
 		}
 	}
 	return call.Identity{}, badRequest("%s names no identity: set user, phone, application or applicationInstance", where)
@@ -111,22 +106,22 @@ func (s *IdentitySet) identity(where string) (call.Identity, error) {
 
 type slot struct {
 	kind call.IdentityKind
-	id   *Identity
+	id   **Identity
 }
 
 // slots lists the set's slots, most specific first.
 func (s *IdentitySet) slots() []slot {
 	return []slot{
-		{call.Phone, s.Phone},
-		{call.ApplicationInstance, s.ApplicationInstance},
-		{call.Guest, s.Guest},
-		{call.Encrypted, s.Encrypted},
-		{call.OnPremises, s.OnPremises},
-		{call.AssertedIdentity, s.AssertedIdentity},
-		{call.ACSUser, s.AzureCommunicationServicesUser},
-		{call.User, s.User},
-		{call.Application, s.Application},
-		{call.Device, s.Device},
+		{call.Phone, &s.Phone},
+		{call.ApplicationInstance, &s.ApplicationInstance},
+		{call.Guest, &s.Guest},
+		{call.Encrypted, &s.Encrypted},
+		{call.OnPremises, &s.OnPremises},
+		{call.AssertedIdentity, &s.AssertedIdentity},
+		{call.ACSUser, &s.AzureCommunicationServicesUser},
+		{call.User, &s.User},
+		{call.Application, &s.Application},
+		{call.Device, &s.Device},
 	}
 }
 
@@ -144,27 +139,10 @@ func identitySet(id call.Identity) *IdentitySet {
 		}
 	}
 	set := &IdentitySet{ODataType: TypeCommsIdentitySet}
-	switch id.Kind {
-	case call.User:
-		set.User = gi
-	case call.Application:
-		set.Application = gi
-	case call.Device:
-		set.Device = gi
-	case call.Phone:
-		set.Phone = gi
-	case call.ApplicationInstance:
-		set.ApplicationInstance = gi
-	case call.Guest:
-		set.Guest = gi
-	case call.Encrypted:
-		set.Encrypted = gi
-	case call.OnPremises:
-		set.OnPremises = gi
-	case call.AssertedIdentity:
-		set.AssertedIdentity = gi
-	case call.ACSUser:
-		set.AzureCommunicationServicesUser = gi
+	for _, sl := range set.slots() {
+		if sl.kind == id.Kind {
+			*sl.id = gi
+		}
 	}
 	if set.User != nil || set.Application != nil || set.Device != nil {
 		set.ODataType = TypeIdentitySet

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/ids"
 )
 
 var (
@@ -76,6 +77,22 @@ type Notification struct {
 	Payload     []byte
 	CreatedAt   time.Time
 	Delivery
+}
+
+// NewNotification is a pending notification of the call's, to its
+// callback URI, with a fresh message id.
+func NewNotification(c *call.Call, payload []byte, now time.Time) Notification {
+	return Notification{
+		MessageID:   ids.New(),
+		CallID:      c.ID,
+		Owner:       c.Owner,
+		ChainID:     c.ChainID,
+		ScenarioID:  c.ScenarioID,
+		CallbackURI: c.CallbackURI,
+		Payload:     payload,
+		CreatedAt:   now,
+		Delivery:    Delivery{Status: Pending},
+	}
 }
 
 // Status is where a notification is in its delivery.

@@ -66,16 +66,7 @@ func newCall(t *testing.T, now time.Time) (*call.Call, []call.Event) {
 func outbox(c *call.Call, payloads ...string) []store.Notification {
 	var out []store.Notification
 	for _, p := range payloads {
-		out = append(out, store.Notification{
-			MessageID:   ids.New(),
-			CallID:      c.ID,
-			Owner:       c.Owner,
-			ChainID:     c.ChainID,
-			ScenarioID:  c.ScenarioID,
-			CallbackURI: c.CallbackURI,
-			Payload:     []byte(p),
-			CreatedAt:   time.Now(),
-		})
+		out = append(out, store.NewNotification(c, []byte(p), time.Now()))
 	}
 	return out
 }
