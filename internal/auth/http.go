@@ -15,7 +15,9 @@ import (
 // endpoint, the OpenID configuration and the key set, under /{tenant}/.
 // baseURL derives the public base URL of a request.
 func (s *TokenService) Routes(mux *http.ServeMux, baseURL func(*http.Request) string) {
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
+		s.handleToken(w, r, baseURL(r))
+	})
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		tenant := r.PathValue("tenant")
 		if !s.knownTenant(tenant) {
@@ -26,7 +28,7 @@ func (s *TokenService) Routes(mux *http.ServeMux, baseURL func(*http.Request) st
 		base := strings.TrimSuffix(baseURL(r), "/")
 		tid := s.dir.TenantID()
 		writeJSON(w, http.StatusOK, map[string]any{
-			"issuer":                                s.issuer,
+			"issuer":                                s.issuerFor(base),
 			"token_endpoint":                        base + "/" + tid + "/oauth2/v2.0/token",
 			"jwks_uri":                              base + "/" + tid + "/discovery/v2.0/keys",
 			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
@@ -51,7 +53,7 @@ func (s *TokenService) knownTenant(t string) bool {
 
 // handleToken is the client-credentials grant: an application trades its
 // client id and secret for an access token to Graph.
-func (s *TokenService) handleToken(w http.ResponseWriter, r *http.Request) {
+func (s *TokenService) handleToken(w http.ResponseWriter, r *http.Request, baseURL string) {
 	if !s.knownTenant(r.PathValue("tenant")) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 90002,
 			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID.", r.PathValue("tenant")))
@@ -100,7 +102,7 @@ func (s *TokenService) handleToken(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI): this service issues %s.", scope, GraphScope))
 		return
 	}
-	token, expires, err := s.AppToken(app)
+	token, expires, err := s.appTokenFor(app, baseURL)
 	if err != nil {
 		writeOAuthError(w, http.StatusInternalServerError, "server_error", 50000, "The token could not be signed.")
 		return

@@ -7,6 +7,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,10 +49,13 @@ func Issuer(baseURL, tenantID string) string {
 
 // TokenService issues and validates Graph access tokens for one directory.
 type TokenService struct {
-	dir    *Directory
-	key    *Key
-	issuer string
-	now    func() time.Time
+	dir *Directory
+	key *Key
+	// issuer is the primary issuer; issuers are all those accepted, one per
+	// base URL callplane is reached at (http and https listeners).
+	issuer  string
+	issuers []string
+	now     func() time.Time
 
 	// verified caches the outcome of signature checks: a bot sends the same
 	// token on every request for an hour, and RSA verification is the
@@ -61,13 +65,32 @@ type TokenService struct {
 }
 
 // NewTokenService issues tokens for the directory's tenant with key, under
-// issuer.
-func NewTokenService(dir *Directory, key *Key, issuer string) *TokenService {
-	return &TokenService{dir: dir, key: key, issuer: issuer, now: time.Now, verified: make(map[string]*Principal)}
+// issuer; it also accepts tokens of the other issuers, the names the same
+// service has at its other addresses.
+func NewTokenService(dir *Directory, key *Key, issuer string, others ...string) *TokenService {
+	return &TokenService{
+		dir:      dir,
+		key:      key,
+		issuer:   issuer,
+		issuers:  append([]string{issuer}, others...),
+		now:      time.Now,
+		verified: make(map[string]*Principal),
+	}
 }
 
 // Issuer is the iss claim of the service's tokens.
 func (s *TokenService) Issuer() string { return s.issuer }
+
+// issuerFor is the issuer for clients that reached the service at baseURL:
+// its own name there if it has one, else the primary issuer. OpenID clients
+// expect the issuer of the metadata they fetched.
+func (s *TokenService) issuerFor(baseURL string) string {
+	iss := Issuer(baseURL, s.dir.TenantID())
+	if slices.Contains(s.issuers, iss) {
+		return iss
+	}
+	return s.issuer
+}
 
 // Key is the key the service signs with.
 func (s *TokenService) Key() *Key { return s.key }
@@ -75,6 +98,13 @@ func (s *TokenService) Key() *Key { return s.key }
 // AppToken issues an application (client-credentials) token for app.
 func (s *TokenService) AppToken(app Application) (string, time.Time, error) {
 	return s.sign(s.appClaims(app, s.now(), TokenLifetime))
+}
+
+// appTokenFor issues an application token under the issuer of baseURL.
+func (s *TokenService) appTokenFor(app Application, baseURL string) (string, time.Time, error) {
+	c := s.appClaims(app, s.now(), TokenLifetime)
+	c.Issuer = s.issuerFor(baseURL)
+	return s.sign(c)
 }
 
 // DelegatedToken issues a token for user signed in to app: scopes instead of
@@ -205,7 +235,6 @@ func (s *TokenService) verify(token string, now time.Time) (*Principal, error) {
 		jwt.WithTimeFunc(func() time.Time { return now }),
 		jwt.WithExpirationRequired(),
 		jwt.WithAudience(GraphAudience, GraphResourceID),
-		jwt.WithIssuer(s.issuer),
 	)
 	switch {
 	case err == nil:
@@ -217,10 +246,11 @@ func (s *TokenService) verify(token string, now time.Time) (*Principal, error) {
 		return nil, &TokenError{Reason: "Access token signature is invalid."}
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return nil, &TokenError{Reason: "Invalid audience: the token was not issued for Microsoft Graph."}
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return nil, &TokenError{Reason: fmt.Sprintf("Invalid issuer: this service issues tokens as %s.", s.issuer)}
 	default:
 		return nil, &TokenError{Reason: "Access token validation failure: " + err.Error()}
+	}
+	if !slices.Contains(s.issuers, c.Issuer) {
+		return nil, &TokenError{Reason: fmt.Sprintf("Invalid issuer: this service issues tokens as %s.", s.issuer)}
 	}
 	if c.TenantID != s.dir.TenantID() {
 		return nil, &TokenError{Reason: "Invalid tenant: the token was issued for another tenant."}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +20,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory: database, keys and app registrations (created on first start)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients reach callplane at (default: http:// and the listen address)")
+	fs.StringVar(&cfg.TLSListen, "tls-listen", "", "also serve HTTPS on this address (for clients that send tokens only over HTTPS)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate file for HTTPS (default: one callplane generates, signed by its own CA in the data directory)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key file for --tls-cert")
+	tlsHosts := fs.String("tls-hosts", "", "comma-separated extra host names or IPs for the generated certificate")
 	fs.DurationVar(&cfg.Timing.AnswerDelay, "answer-delay", cfg.Timing.AnswerDelay, "how long a simulated callee takes to answer")
 	fs.DurationVar(&cfg.Timing.TeardownDelay, "teardown-delay", cfg.Timing.TeardownDelay, "how long a call stays terminating before it is terminated")
 	fs.DurationVar(&cfg.Timing.KeepAliveTimeout, "keepalive-timeout", cfg.Timing.KeepAliveTimeout, "end calls not kept alive for this long (0: never)")
@@ -33,6 +38,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *tlsHosts != "" {
+		cfg.TLSHosts = strings.Split(*tlsHosts, ",")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +38,17 @@ type Config struct {
 	// PublicURL is the base URL clients reach callplane at; it names the
 	// token issuer. Empty means http:// and the listen address.
 	PublicURL string
-	Timing    call.Timing
+	// TLSListen, when set, is the address of an HTTPS listener serving the
+	// same API: clients such as the Graph JavaScript client only send their
+	// token over HTTPS.
+	TLSListen string
+	// TLSCert and TLSKey are the operator's certificate and key files. When
+	// empty, callplane uses a certificate of its own, signed by a CA it
+	// generates in the data directory (tls/ca.pem is the file to trust).
+	TLSCert, TLSKey string
+	// TLSHosts are extra names (DNS or IP) for the generated certificate.
+	TLSHosts []string
+	Timing   call.Timing
 	// Retention is how long ended calls and finished notifications stay.
 	Retention time.Duration
 	Delivery  delivery.Config
@@ -129,8 +140,11 @@ type Server struct {
 	listener net.Listener
 	http     *http.Server
 	baseURL  string
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// tlsURL and caPath are set when the server also listens with TLS;
+	// caPath only when the certificate is callplane's own.
+	tlsURL, caPath string
+	cancel         context.CancelFunc
+	done           chan struct{}
 }
 
 // Start opens the data directory and starts serving. It returns once the
@@ -170,8 +184,25 @@ func Start(cfg Config) (s *Server, err error) {
 	if base == "" {
 		base = "http://" + reachable(ln.Addr())
 	}
+	var tlsLn net.Listener
+	var tlsURL, caPath string
+	if cfg.TLSListen != "" {
+		if tlsLn, caPath, err = listenTLS(cfg); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				tlsLn.Close()
+			}
+		}()
+		tlsURL = "https://" + reachable(tlsLn.Addr())
+	}
 	dir := identity.Directory
-	tokens := auth.NewTokenService(dir, identity.GraphKey, auth.Issuer(base, dir.TenantID()))
+	var otherIssuers []string
+	if tlsURL != "" {
+		otherIssuers = append(otherIssuers, auth.Issuer(tlsURL, dir.TenantID()))
+	}
+	tokens := auth.NewTokenService(dir, identity.GraphKey, auth.Issuer(base, dir.TenantID()), otherIssuers...)
 	signer := auth.NewCallbackSigner(callbackKey, cfg.CallbackIssuer)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -199,6 +230,8 @@ func Start(cfg Config) (s *Server, err error) {
 		calls:    calls,
 		listener: ln,
 		baseURL:  base,
+		tlsURL:   tlsURL,
+		caPath:   caPath,
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
@@ -219,14 +252,46 @@ func Start(cfg Config) (s *Server, err error) {
 			log.Error("call timers stopped", "err", err)
 		}
 	}()
+	serveDone := make(chan struct{})
+	go func() {
+		defer close(serveDone)
+		if tlsLn == nil {
+			return
+		}
+		if err := s.http.Serve(tlsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("https server stopped", "err", err)
+		}
+	}()
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
+		<-serveDone
 		<-timersDone
 	}()
 	return s, nil
+}
+
+// listenTLS opens the HTTPS listener with the operator's certificate or
+// callplane's own; caPath is the CA to trust in the second case.
+func listenTLS(cfg Config) (ln net.Listener, caPath string, err error) {
+	var cert tls.Certificate
+	switch {
+	case cfg.TLSCert != "" || cfg.TLSKey != "":
+		if cert, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return nil, "", fmt.Errorf("server: TLS certificate: %w", err)
+		}
+	default:
+		if cert, caPath, err = devCertificate(cfg.DataDir, tlsHosts(cfg.TLSListen, cfg.TLSHosts)); err != nil {
+			return nil, "", fmt.Errorf("server: generate TLS certificate: %w", err)
+		}
+	}
+	raw, err := net.Listen("tcp", cfg.TLSListen)
+	if err != nil {
+		return nil, "", err
+	}
+	return tls.NewListener(raw, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), caPath, nil
 }
 
 // reachable turns a listen address into one a client can dial: an
@@ -277,6 +342,13 @@ func (s *Server) router(api *httpapi.API, tokens *auth.TokenService, signer *aut
 // URL is the base URL the server is reachable at.
 func (s *Server) URL() string { return s.baseURL }
 
+// TLSURL is the base URL of the HTTPS listener, if there is one.
+func (s *Server) TLSURL() string { return s.tlsURL }
+
+// CACertPath is the certificate to trust for the HTTPS listener, when its
+// certificate is callplane's own.
+func (s *Server) CACertPath() string { return s.caPath }
+
 // Directory is the server's identity directory.
 func (s *Server) Directory() *auth.Directory { return s.identity.Directory }
 
@@ -304,6 +376,16 @@ func (s *Server) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "callplane is listening\n")
 	fmt.Fprintf(&b, "  Graph base URL:  %s/v1.0\n", s.baseURL)
+	if s.tlsURL != "" {
+		fmt.Fprintf(&b, "  HTTPS base URL:  %s/v1.0\n", s.tlsURL)
+	}
+	if s.caPath != "" {
+		abs, err := filepath.Abs(s.caPath)
+		if err != nil {
+			abs = s.caPath
+		}
+		fmt.Fprintf(&b, "  trust this CA:   %s (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE)\n", abs)
+	}
 	fmt.Fprintf(&b, "  tenant id:       %s\n", s.identity.Directory.TenantID())
 	fmt.Fprintf(&b, "  client id:       %s\n", app.ClientID)
 	fmt.Fprintf(&b, "  client secret:   %s\n", app.Secret)
