@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/callplane/callplane/internal/delivery"
 	"github.com/callplane/callplane/internal/server"
 )
 
@@ -34,10 +35,19 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Delivery.ResponseTimeout, "delivery-response-timeout", cfg.Delivery.ResponseTimeout, "timeout waiting for a bot's response")
 	fs.IntVar(&cfg.Delivery.PerHostConcurrency, "delivery-per-host", cfg.Delivery.PerHostConcurrency, "notifications in flight to one callback host")
 	fs.IntVar(&cfg.Delivery.MaxConcurrency, "delivery-max", cfg.Delivery.MaxConcurrency, "notifications in flight overall")
+	callbackAllow := fs.String("callback-allow", "", "comma-separated host names, IPs and CIDR networks that callbacks may go to; when set, callbacks must also use https (default: anywhere)")
+	fs.BoolVar(&cfg.Delivery.Policy.HTTPSOnly, "callback-https-only", false, "refuse http callback URIs")
 	fs.BoolVar(&cfg.Loose, "loose", false, "let requests without a token act as the dev application (never in production)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *callbackAllow != "" {
+		policy, err := delivery.ParsePolicyList(*callbackAllow)
+		if err != nil {
+			return err
+		}
+		cfg.Delivery.Policy = policy
 	}
 	if *tlsHosts != "" {
 		cfg.TLSHosts = strings.Split(*tlsHosts, ",")

@@ -30,6 +30,9 @@ type Config struct {
 	// Retention is how long terminated calls and finished notifications are
 	// kept for inspection before they are purged.
 	Retention time.Duration
+	// CheckCallback, if set, vets a new call's callback URI against the
+	// deployment's policy (where notifications may be sent).
+	CheckCallback func(uri string) error
 }
 
 // Service executes call commands.
@@ -84,6 +87,11 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 	if !ok {
 		return nil, &PermissionError{Msg: fmt.Sprintf(
 			"Insufficient permissions: this call needs the application permission %v (one of) and %v (all of).", anyOf, allOf)}
+	}
+	if s.cfg.CheckCallback != nil {
+		if err := s.cfg.CheckCallback(req.CallbackURI); err != nil {
+			return nil, &call.InvalidError{Msg: err.Error()}
+		}
 	}
 	now := s.now()
 	c, events, err := call.Place(req, now, s.cfg.Timing)

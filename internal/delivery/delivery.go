@@ -57,6 +57,8 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// MaxRedirects caps how many 302s one attempt follows.
 	MaxRedirects int
+	// Policy limits where notifications may go, redirects included.
+	Policy Policy
 }
 
 // DefaultConfig suits a developer's machine.
@@ -323,7 +325,7 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 		u.Status = store.Delivered
 		d.delivered.Add(1)
 		d.popLocked(s)
-	case now.Sub(s.headSince) >= d.cfg.RetryDeadline:
+	case errors.As(err, new(permanent)) || now.Sub(s.headSince) >= d.cfg.RetryDeadline:
 		u.Status = store.Failed
 		d.failed.Add(1)
 		d.log.Warn("notification failed", "call", n.CallID, "message", n.MessageID,
@@ -397,6 +399,9 @@ func (d *Dispatcher) post(n store.Notification) (int, error) {
 		if resp.StatusCode == http.StatusFound && hop < d.cfg.MaxRedirects {
 			loc, err := resp.Location()
 			if err == nil {
+				if err := d.cfg.Policy.Check(loc.String()); err != nil {
+					return resp.StatusCode, permanent{fmt.Errorf("redirect refused: %w", err)}
+				}
 				target = loc.String()
 				continue
 			}
@@ -407,6 +412,11 @@ func (d *Dispatcher) post(n store.Notification) (int, error) {
 		return resp.StatusCode, nil
 	}
 }
+
+// permanent is a failure that retrying cannot mend.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
 
 // drain reads a little of the body so the connection can be reused.
 func drain(resp *http.Response) {

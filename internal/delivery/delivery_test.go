@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,5 +133,136 @@ func TestOneCallInOrderDespiteFailures(t *testing.T) {
 		if x.Header.Get("Authorization") != "Bearer token-for-a" {
 			t.Fatalf("Authorization %q", x.Header.Get("Authorization"))
 		}
+	}
+}
+
+func acked(all []testbot.Notification) int {
+	n := 0
+	for _, x := range all {
+		if x.Acked() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRedirect: a bot that answers 302 with a Location has the notification
+// delivered there, with the same message id, and it counts as delivered.
+func TestRedirect(t *testing.T) {
+	h := start(t, testConfig())
+	target := testbot.Start(t)
+	redirecting := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", target.URL+"/moved")
+		w.WriteHeader(http.StatusFound)
+	})
+	srv := httptest.NewServer(redirecting)
+	t.Cleanup(srv.Close)
+
+	sent := h.save(t, srv.URL+"/api/calls", 2)
+	got := target.Wait(t, wait, "2 redirected notifications", func(all []testbot.Notification) bool { return acked(all) == 2 })
+	for i, n := range got {
+		if n.MessageID != sent[i].MessageID {
+			t.Fatalf("notification %d: message id %s, want %s", i, n.MessageID, sent[i].MessageID)
+		}
+	}
+	waitStatus(t, h, sent[1].Seq, store.Delivered)
+}
+
+// TestRedirectOutsidePolicy: a redirect to a destination the policy refuses
+// fails the notification at once instead of retrying it.
+func TestRedirectOutsidePolicy(t *testing.T) {
+	cfg := testConfig()
+	cfg.Policy = delivery.Policy{Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	h := start(t, cfg)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://10.255.255.1/elsewhere")
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	sent := h.save(t, srv.URL+"/api/calls", 1)
+	n := waitStatus(t, h, sent[0].Seq, store.Failed)
+	if n.Attempts != 1 || !strings.Contains(n.LastError, "redirect refused") {
+		t.Fatalf("attempts %d, last error %q", n.Attempts, n.LastError)
+	}
+}
+
+// TestGiveUpAfterDeadline: a notification the bot keeps refusing is marked
+// failed once its retry deadline passed, with its last error, and the call's
+// next notification is delivered.
+func TestGiveUpAfterDeadline(t *testing.T) {
+	cfg := testConfig()
+	cfg.RetryDeadline = 150 * time.Millisecond
+	h := start(t, cfg)
+	bot := testbot.Start(t)
+	bot.Respond(func(r *http.Request, body []byte) int {
+		if strings.Contains(string(body), `"state":"s0"`) {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusAccepted
+	})
+	sent := h.save(t, bot.URL, 2)
+	bot.Wait(t, wait, "the second notification", func(all []testbot.Notification) bool { return acked(all) == 1 })
+	failed := waitStatus(t, h, sent[0].Seq, store.Failed)
+	if failed.Attempts < 2 || failed.LastStatusCode != http.StatusServiceUnavailable || failed.LastError == "" {
+		t.Fatalf("failed notification: %+v", failed.Delivery)
+	}
+	if got := bot.All(); got[len(got)-1].MessageID != sent[1].MessageID {
+		t.Fatalf("last delivered %s, want the second notification %s", got[len(got)-1].MessageID, sent[1].MessageID)
+	}
+}
+
+// waitStatus waits until the notification's recorded status is want.
+func waitStatus(t *testing.T, h *harness, seq int64, want store.Status) store.Notification {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		ns, err := h.store.Notifications(context.Background(), store.Filter{Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			if n.Seq == seq && n.Status == want {
+				return n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notification %d never became %s", seq, want)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
+	}
+}
+
+// TestHungBotDelaysOnlyItself: while one bot holds every request it gets,
+// another bot's notifications arrive at once, not after the first one's
+// timeouts.
+func TestHungBotDelaysOnlyItself(t *testing.T) {
+	cfg := testConfig()
+	cfg.ResponseTimeout = time.Minute
+	cfg.PerHostConcurrency = 4
+	h := start(t, cfg)
+	release := make(chan struct{})
+	var received, answered atomic.Int64
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		<-release
+		answered.Add(1)
+	}))
+	t.Cleanup(func() { close(release); hung.Close() })
+	healthy := testbot.Start(t)
+
+	for range 50 {
+		h.save(t, hung.URL+"/api/calls", 2)
+	}
+	began := time.Now()
+	for range 20 {
+		h.save(t, healthy.URL, 3)
+	}
+	healthy.Wait(t, wait, "the healthy bot's 60 notifications", func(all []testbot.Notification) bool { return acked(all) == 60 })
+	t.Logf("healthy bot got 60 notifications in %v while the hung bot held %d requests", time.Since(began), received.Load())
+	if received.Load() == 0 || answered.Load() != 0 {
+		t.Fatalf("hung bot: %d requests received, %d answered; want some received and none answered", received.Load(), answered.Load())
+	}
+	if received.Load() > int64(cfg.PerHostConcurrency) {
+		t.Fatalf("hung bot holds %d requests, more than the per-host limit %d", received.Load(), cfg.PerHostConcurrency)
 	}
 }

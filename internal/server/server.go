@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
@@ -117,14 +118,19 @@ type runtimeInfo struct {
 // TokenService returns a token service for the data directory, with the
 // issuer of the server that last ran on it (or would run with defaults).
 func (id *Identity) TokenService(dataDir string) *auth.TokenService {
-	base := "http://" + DefaultListen
+	return auth.NewTokenService(id.Directory, id.GraphKey, auth.Issuer(RunningURL(dataDir), id.Directory.TenantID()))
+}
+
+// RunningURL is the base URL of the server that last ran on the data
+// directory, or the default one if none has.
+func RunningURL(dataDir string) string {
 	if raw, err := os.ReadFile(filepath.Join(dataDir, runtimeFile)); err == nil {
 		var info runtimeInfo
 		if json.Unmarshal(raw, &info) == nil && info.BaseURL != "" {
-			base = info.BaseURL
+			return info.BaseURL
 		}
 	}
-	return auth.NewTokenService(id.Directory, id.GraphKey, auth.Issuer(base, id.Directory.TenantID()))
+	return "http://" + DefaultListen
 }
 
 // Server is a running callplane.
@@ -211,7 +217,11 @@ func Start(cfg Config) (s *Server, err error) {
 		cancel()
 		return nil, err
 	}
-	calls := control.New(st, dispatcher, control.Config{Timing: cfg.Timing, Retention: cfg.Retention}, log.With("component", "control"))
+	calls := control.New(st, dispatcher, control.Config{
+		Timing:        cfg.Timing,
+		Retention:     cfg.Retention,
+		CheckCallback: cfg.Delivery.Policy.Check,
+	}, log.With("component", "control"))
 
 	var opts []httpapi.Option
 	if cfg.Loose {
@@ -219,6 +229,7 @@ func Start(cfg Config) (s *Server, err error) {
 		opts = append(opts, httpapi.Loose(&auth.Principal{TenantID: dir.TenantID(), AppID: app.ClientID, Roles: app.Roles}))
 	}
 	api := httpapi.New(calls, tokens, log.With("component", "api"), opts...)
+	adminAPI := admin.New(dir.AdminSecret(), st, log.With("component", "admin"))
 
 	s = &Server{
 		cfg:      cfg,
@@ -236,7 +247,7 @@ func Start(cfg Config) (s *Server, err error) {
 		done:     make(chan struct{}),
 	}
 	s.http = &http.Server{
-		Handler:           s.router(api, tokens, signer),
+		Handler:           s.router(api, adminAPI, tokens, signer),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
@@ -316,9 +327,10 @@ func writeRuntime(dataDir string, info runtimeInfo) error {
 }
 
 // router sends each request to the surface that owns its first path segment:
-// Graph under /v1.0 and /beta, callback-token metadata under /v1, and the
-// Entra-shaped identity endpoints (which start with a tenant id) elsewhere.
-func (s *Server) router(api *httpapi.API, tokens *auth.TokenService, signer *auth.CallbackSigner) http.Handler {
+// Graph under /v1.0 and /beta, callback-token metadata under /v1, callplane's
+// admin API under /callplane, and the Entra-shaped identity endpoints (which
+// start with a tenant id) elsewhere.
+func (s *Server) router(api *httpapi.API, adminAPI *admin.API, tokens *auth.TokenService, signer *auth.CallbackSigner) http.Handler {
 	identity := http.NewServeMux()
 	tokens.Routes(identity, httpapi.BaseURL)
 	identity.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -333,6 +345,8 @@ func (s *Server) router(api *httpapi.API, tokens *auth.TokenService, signer *aut
 			api.ServeHTTP(w, r)
 		case "v1":
 			callbacks.ServeHTTP(w, r)
+		case "callplane":
+			adminAPI.ServeHTTP(w, r)
 		default:
 			identity.ServeHTTP(w, r)
 		}
@@ -391,6 +405,7 @@ func (s *Server) Describe() string {
 	fmt.Fprintf(&b, "  client secret:   %s\n", app.Secret)
 	fmt.Fprintf(&b, "  token endpoint:  %s/%s/oauth2/v2.0/token\n", s.baseURL, s.identity.Directory.TenantID())
 	fmt.Fprintf(&b, "  callback tokens: %s/v1/.well-known/OpenIdConfiguration\n", s.baseURL)
+	fmt.Fprintf(&b, "  admin API:       %s/callplane/ (bearer %s)\n", s.baseURL, s.identity.Directory.AdminSecret())
 	fmt.Fprintf(&b, "  data directory:  %s\n", s.cfg.DataDir)
 	if s.cfg.Loose {
 		fmt.Fprintf(&b, "  LOOSE MODE: requests without a token act as the dev application\n")

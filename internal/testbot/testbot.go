@@ -6,6 +6,7 @@ package testbot
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,11 +59,33 @@ type Bot struct {
 // Start starts a bot on loopback; it stops when the test ends. Its URL is a
 // callback URI.
 func Start(t testing.TB) *Bot {
+	return StartOn(t, "127.0.0.1:0")
+}
+
+// StartOn starts a bot listening on addr: a bot that comes back on the
+// address where it was down.
+func StartOn(t testing.TB, addr string) *Bot {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("bot listen %s: %v", addr, err)
+	}
 	b := &Bot{changed: make(chan struct{})}
-	b.server = httptest.NewServer(http.HandlerFunc(b.serve))
+	b.server = httptest.NewUnstartedServer(http.HandlerFunc(b.serve))
+	b.server.Listener = ln
+	b.server.Start()
 	b.URL = b.server.URL + "/api/calls"
 	t.Cleanup(b.server.Close)
 	return b
+}
+
+// Addr is the bot's listen address.
+func (b *Bot) Addr() string { return b.server.Listener.Addr().String() }
+
+// Stop takes the bot down: connections to it are refused from now on.
+func (b *Bot) Stop() {
+	b.server.CloseClientConnections()
+	b.server.Close()
 }
 
 // Respond sets how the bot answers: f returns the status code. The default
