@@ -215,6 +215,9 @@ func TestClientCredentials(t *testing.T) {
 		t.Fatalf("create with the issued token: %d %s", r.Status, r.Body)
 	}
 	claims := claimsOf(t, token)
+	if aud, ok := claims["aud"].(string); !ok || aud != "https://graph.microsoft.com" {
+		t.Errorf("aud = %#v, want the string https://graph.microsoft.com, as Entra writes it", claims["aud"])
+	}
 	for _, k := range []string{"aud", "iss", "tid", "appid", "azp", "roles", "iat", "nbf", "exp"} {
 		if claims[k] == nil {
 			t.Errorf("token lacks %s: %v", k, claims)

@@ -54,12 +54,14 @@ func (s *CallbackSigner) Token(appID, tenantID string) (string, error) {
 		return c.token, nil
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, callbackClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.issuer,
-			Audience:  jwt.ClaimStrings{appID},
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(callbackTokenLifetime)),
+		registeredClaims: registeredClaims{
+			RegisteredClaims: jwt.RegisteredClaims{
+				Issuer:    s.issuer,
+				IssuedAt:  jwt.NewNumericDate(now),
+				NotBefore: jwt.NewNumericDate(now),
+				ExpiresAt: jwt.NewNumericDate(now.Add(callbackTokenLifetime)),
+			},
+			Audience: audience{appID},
 		},
 		TenantID: tenantID,
 	})
@@ -75,7 +77,7 @@ func (s *CallbackSigner) Token(appID, tenantID string) (string, error) {
 }
 
 type callbackClaims struct {
-	jwt.RegisteredClaims
+	registeredClaims
 	TenantID string `json:"tid"`
 }
 

@@ -29,7 +29,7 @@ const TokenLifetime = time.Hour
 
 // accessClaims are the claims of a Graph access token, as Entra issues them.
 type accessClaims struct {
-	jwt.RegisteredClaims
+	registeredClaims
 	TenantID string   `json:"tid"`
 	AppID    string   `json:"appid,omitempty"`
 	AZP      string   `json:"azp,omitempty"`
@@ -141,17 +141,19 @@ func (s *TokenService) appClaims(app Application, now time.Time, lifetime time.D
 
 func (s *TokenService) baseClaims(app Application, now time.Time, lifetime time.Duration, set func(*accessClaims)) *accessClaims {
 	c := &accessClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.issuer,
-			Audience:  jwt.ClaimStrings{GraphAudience},
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
+		registeredClaims: registeredClaims{
+			RegisteredClaims: jwt.RegisteredClaims{
+				Issuer:    s.issuer,
+				IssuedAt:  jwt.NewNumericDate(now),
+				NotBefore: jwt.NewNumericDate(now),
+				ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
+			},
+			Audience: audience{GraphAudience},
 		},
 		TenantID: s.dir.TenantID(),
 		AppID:    app.ClientID,
 		AZP:      app.ClientID,
-		Version:  "1.0",
+		Version:  "2.0",
 	}
 	set(c)
 	return c

@@ -31,6 +31,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long ended calls and delivered notifications are kept for inspection")
 	fs.StringVar(&cfg.CallbackIssuer, "callback-issuer", cfg.CallbackIssuer, "iss claim of the tokens on notifications")
 	fs.DurationVar(&cfg.Delivery.RetryDeadline, "delivery-deadline", cfg.Delivery.RetryDeadline, "how long a notification is retried before it is marked failed")
+	fs.DurationVar(&cfg.Delivery.MinBackoff, "delivery-min-backoff", cfg.Delivery.MinBackoff, "first wait before retrying a notification; it doubles with each attempt")
+	fs.DurationVar(&cfg.Delivery.MaxBackoff, "delivery-max-backoff", cfg.Delivery.MaxBackoff, "longest wait between attempts")
 	fs.DurationVar(&cfg.Delivery.ConnectTimeout, "delivery-connect-timeout", cfg.Delivery.ConnectTimeout, "timeout connecting to a bot")
 	fs.DurationVar(&cfg.Delivery.ResponseTimeout, "delivery-response-timeout", cfg.Delivery.ResponseTimeout, "timeout waiting for a bot's response")
 	fs.IntVar(&cfg.Delivery.PerHostConcurrency, "delivery-per-host", cfg.Delivery.PerHostConcurrency, "notifications in flight to one callback host")
