@@ -42,7 +42,7 @@ func testConfig() delivery.Config {
 	return cfg
 }
 
-func start(t *testing.T, cfg delivery.Config) *harness {
+func start(t testing.TB, cfg delivery.Config) *harness {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "callplane.db"))
 	if err != nil {
