@@ -224,7 +224,8 @@ func TestClientCredentials(t *testing.T) {
 		}
 	}
 
-	basic := url.Values{"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}
+	// MSAL adds the OpenID scopes to every request; Entra ignores them.
+	basic := url.Values{"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default openid offline_access profile"}}
 	if status, body := tokenRequest(t, env, basic, app.ClientID, app.Secret); status != http.StatusOK {
 		t.Fatalf("client_secret_basic: %d %v", status, body)
 	}
@@ -252,6 +253,7 @@ func TestClientCredentials(t *testing.T) {
 		"password grant": {edit("grant_type", "password"), http.StatusBadRequest, "unsupported_grant_type"},
 		"no scope":       {edit("scope", ""), http.StatusBadRequest, "invalid_request"},
 		"user scope":     {edit("scope", "User.Read"), http.StatusBadRequest, "invalid_scope"},
+		"two resources":  {edit("scope", "https://graph.microsoft.com/.default https://management.azure.com/.default"), http.StatusBadRequest, "invalid_scope"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			status, body := tokenRequest(t, env, tc.form)

@@ -28,8 +28,11 @@ func (s *TokenService) Routes(mux *http.ServeMux, baseURL func(*http.Request) st
 		base := strings.TrimSuffix(baseURL(r), "/")
 		tid := s.dir.TenantID()
 		writeJSON(w, http.StatusOK, map[string]any{
-			"issuer":                                s.issuerFor(base),
-			"token_endpoint":                        base + "/" + tid + "/oauth2/v2.0/token",
+			"issuer":         s.issuerFor(base),
+			"token_endpoint": base + "/" + tid + "/oauth2/v2.0/token",
+			// Not served (only client credentials are), but MSAL refuses a
+			// configuration without it.
+			"authorization_endpoint":                base + "/" + tid + "/oauth2/v2.0/authorize",
 			"jwks_uri":                              base + "/" + tid + "/discovery/v2.0/keys",
 			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
 			"grant_types_supported":                 []string{"client_credentials"},
@@ -92,12 +95,12 @@ func (s *TokenService) handleToken(w http.ResponseWriter, r *http.Request, baseU
 			fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
 		return
 	}
-	switch scope := r.PostForm.Get("scope"); scope {
-	case GraphScope, GraphResourceID + "/.default":
-	case "":
+	scope := r.PostForm.Get("scope")
+	if strings.TrimSpace(scope) == "" {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 90014, "The request body must contain the following parameter: 'scope'.")
 		return
-	default:
+	}
+	if !graphDefaultScope(scope) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", 1002012,
 			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI): this service issues %s.", scope, GraphScope))
 		return
@@ -115,6 +118,21 @@ func (s *TokenService) handleToken(w http.ResponseWriter, r *http.Request, baseU
 		"ext_expires_in": int(time.Until(expires).Seconds()),
 		"access_token":   token,
 	})
+}
+
+// graphDefaultScope reports whether a client-credentials scope asks for
+// Graph's .default scope and nothing else. The OpenID scopes are ignored, as
+// Entra ignores them: MSAL adds them to every request.
+func graphDefaultScope(scope string) bool {
+	var resources []string
+	for _, s := range strings.Fields(scope) {
+		switch s {
+		case "openid", "offline_access", "profile":
+		default:
+			resources = append(resources, s)
+		}
+	}
+	return len(resources) == 1 && (resources[0] == GraphScope || resources[0] == GraphResourceID+"/.default")
 }
 
 // writeOAuthError writes an OAuth2 error response with Entra's extra fields
