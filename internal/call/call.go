@@ -52,12 +52,25 @@ const (
 )
 
 // Event is one transition a bot must hear about: the call's state right after
-// it, and the result when the call has ended.
+// it, and the result when the call has ended; or, when Operation is set, an
+// operation of the call that finished.
 type Event struct {
-	Change ChangeType
-	State  State
-	Result *Result
+	Change    ChangeType
+	State     State
+	Result    *Result
+	Operation *Operation
 }
+
+// Kind is what sort of call a call resource is.
+type Kind string
+
+const (
+	PeerToPeer Kind = "peerToPeer"
+	// AdHocGroup is a bot's leg of a group call it placed to several people.
+	AdHocGroup Kind = "adHocGroup"
+	// MeetingLeg is a bot's leg of a meeting it joined.
+	MeetingLeg Kind = "meeting"
+)
 
 // Owner is the application, in its tenant, that a call belongs to. A call is
 // invisible to every other owner.
@@ -110,9 +123,20 @@ type Call struct {
 	MyParticipantID string
 	ScenarioID      string
 	Direction       Direction
+	Kind            Kind
 	State           State
 	// Result is set once the call has terminated: why it ended.
 	Result *Result
+	// GroupID is the group call a group leg belongs to.
+	GroupID string
+	// Join is how a meeting leg asked to join.
+	Join *JoinInfo
+	// JoinError, when set, is why joining will fail when the join is
+	// answered: the meeting does not exist, say.
+	JoinError *Result
+	// Operations are the call's running operations and its latest finished
+	// ones, oldest first.
+	Operations []Operation
 
 	Source     Participant
 	Targets    []Participant
@@ -150,6 +174,8 @@ type Request struct {
 	Subject    string
 	Options    Options
 	ScenarioID string
+	// Join, when set, joins an existing meeting instead of calling targets.
+	Join *JoinInfo
 }
 
 // Place validates a request to call a peer and returns the new call in state
@@ -161,24 +187,9 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 	if req.Media.Hosting == "" {
 		return nil, nil, invalid("mediaConfig is required: a serviceHostedMediaConfig or an appHostedMediaConfig")
 	}
-	switch n := len(req.Targets); {
-	case n == 0:
-		return nil, nil, invalid("targets is required to place a call")
-	case n > 1:
-		return nil, nil, invalid("group calls with several targets are not supported yet: place a call to one target")
-	}
-	target := req.Targets[0]
-	switch target.Identity.Kind {
-	case User:
-	case Phone:
-		if req.Source.Identity.Kind != ApplicationInstance {
-			return nil, nil, invalid("a call to a phone number needs source.identity.applicationInstance: the application instance that owns the calling number")
-		}
-	default:
-		return nil, nil, invalid("unsupported target: a peer-to-peer call targets identity.user or identity.phone")
-	}
-	if target.Identity.ID == "" {
-		return nil, nil, invalid("targets[0].identity.%s.id is required", target.Identity.Kind)
+	kind, err := req.kind()
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, m := range req.Modalities {
 		if !m.Valid() {
@@ -197,7 +208,9 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 		MyParticipantID: ids.New(),
 		ScenarioID:      req.ScenarioID,
 		Direction:       Outgoing,
+		Kind:            kind,
 		State:           Establishing,
+		Join:            req.Join,
 		Source:          source,
 		Targets:         req.Targets,
 		Modalities:      req.Modalities,
@@ -215,6 +228,47 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 		c.ScenarioID = ids.New()
 	}
 	return c, []Event{{Change: Updated, State: Establishing}}, nil
+}
+
+// kind says what sort of call the request places, and checks its targets or
+// its join information: one target for a peer-to-peer call, several (users
+// only, at most five) for an ad-hoc group call, none to join a meeting.
+func (req Request) kind() (Kind, error) {
+	if req.Join != nil {
+		if len(req.Targets) > 0 {
+			return "", invalid("a call that joins a meeting has no targets: the meeting is named by chatInfo and meetingInfo")
+		}
+		return MeetingLeg, req.Join.validate()
+	}
+	switch n := len(req.Targets); {
+	case n == 0:
+		return "", invalid("targets is required to place a call (or chatInfo and meetingInfo to join a meeting)")
+	case n > MaxGroupTargets:
+		return "", invalid("a group call can be placed to at most %d participants, not %d", MaxGroupTargets, n)
+	}
+	for i, t := range req.Targets {
+		if t.Identity.ID == "" {
+			return "", invalid("targets[%d].identity.%s.id is required", i, t.Identity.Kind)
+		}
+	}
+	if len(req.Targets) > 1 {
+		for i, t := range req.Targets {
+			if t.Identity.Kind != User {
+				return "", invalid("targets[%d]: an ad-hoc group call is placed to users (identity.user)", i)
+			}
+		}
+		return AdHocGroup, nil
+	}
+	switch req.Targets[0].Identity.Kind {
+	case User:
+	case Phone:
+		if req.Source.Identity.Kind != ApplicationInstance {
+			return "", invalid("a call to a phone number needs source.identity.applicationInstance: the application instance that owns the calling number")
+		}
+	default:
+		return "", invalid("unsupported target: a peer-to-peer call targets identity.user or identity.phone")
+	}
+	return PeerToPeer, nil
 }
 
 // validCallbackURI accepts what the service can POST to: an absolute http or
@@ -280,10 +334,16 @@ func (c *Call) Advance(now time.Time, t Timing) []Event {
 	var events []Event
 	for {
 		switch {
+		case c.State == Establishing && due(c.AnswerAt, now) && c.JoinError != nil:
+			ev, _ := c.HangUp(now, *c.JoinError, t)
+			events = append(events, ev...)
 		case c.State == Establishing && due(c.AnswerAt, now):
 			c.State = Established
 			c.AnswerAt = time.Time{}
 			events = append(events, Event{Change: Updated, State: Established})
+		case c.State == Established && c.operationDue(now) >= 0:
+			op := c.completeOperation(c.operationDue(now))
+			events = append(events, Event{Change: Deleted, State: c.State, Operation: &op})
 		case c.State.Live() && due(c.KeepAliveDeadline, now):
 			ev, _ := c.HangUp(now, KeepAliveExpired, t)
 			events = append(events, ev...)
@@ -318,6 +378,20 @@ func (c *Call) NextDeadline() time.Time {
 			consider(c.AnswerAt)
 		}
 		consider(c.KeepAliveDeadline)
+		if c.State == Established {
+			for _, op := range c.Operations {
+				if op.Status == Running {
+					consider(op.DueAt)
+				}
+			}
+		}
 	}
 	return next
 }
+
+// IsGroup reports whether the call is a leg of a group call.
+func (c *Call) IsGroup() bool { return c.Kind == AdHocGroup || c.Kind == MeetingLeg }
+
+// FailJoin makes the join fail with reason when it would be answered: what
+// a bot sees when it joins a meeting that does not exist.
+func (c *Call) FailJoin(reason Result) { c.JoinError = &reason }

@@ -64,17 +64,31 @@ func TestPlaceStartsEstablishing(t *testing.T) {
 
 func TestPlaceRejects(t *testing.T) {
 	cases := map[string]func(*Request){
-		"no callback":            func(r *Request) { r.CallbackURI = "" },
-		"relative callback":      func(r *Request) { r.CallbackURI = "/api/calls" },
-		"ftp callback":           func(r *Request) { r.CallbackURI = "ftp://bot.example/x" },
-		"user info in callback":  func(r *Request) { r.CallbackURI = "https://u:p@bot.example/x" },
-		"no media config":        func(r *Request) { r.Media = Media{} },
-		"no targets":             func(r *Request) { r.Targets = nil },
-		"two targets":            func(r *Request) { r.Targets = append(r.Targets, r.Targets[0]) },
-		"target without id":      func(r *Request) { r.Targets[0].Identity.ID = "" },
-		"application target":     func(r *Request) { r.Targets[0].Identity.Kind = Application },
-		"phone without instance": func(r *Request) { r.Targets[0].Identity = Identity{Kind: Phone, ID: "+15550100"} },
-		"unknown modality":       func(r *Request) { r.Modalities = []Modality{"smell"} },
+		"no callback":           func(r *Request) { r.CallbackURI = "" },
+		"relative callback":     func(r *Request) { r.CallbackURI = "/api/calls" },
+		"ftp callback":          func(r *Request) { r.CallbackURI = "ftp://bot.example/x" },
+		"user info in callback": func(r *Request) { r.CallbackURI = "https://u:p@bot.example/x" },
+		"no media config":       func(r *Request) { r.Media = Media{} },
+		"no targets":            func(r *Request) { r.Targets = nil },
+		"six targets": func(r *Request) {
+			for range 5 {
+				r.Targets = append(r.Targets, r.Targets[0])
+			}
+		},
+		"group with a phone": func(r *Request) {
+			r.Targets = append(r.Targets, Participant{Identity: Identity{Kind: Phone, ID: "+15550100"}})
+		},
+		"join with targets":   func(r *Request) { r.Join = &JoinInfo{Kind: ByToken, Token: "t"} },
+		"join without thread": func(r *Request) { r.Targets, r.Join = nil, &JoinInfo{Kind: ByOrganizer, Organizer: Identity{ID: "o"}} },
+		"join without organizer": func(r *Request) {
+			r.Targets, r.Join = nil, &JoinInfo{Kind: ByOrganizer, Chat: ChatInfo{ThreadID: "19:x"}}
+		},
+		"join without meeting id": func(r *Request) { r.Targets, r.Join = nil, &JoinInfo{Kind: ByJoinMeetingID} },
+		"join without meeting":    func(r *Request) { r.Targets, r.Join = nil, &JoinInfo{} },
+		"target without id":       func(r *Request) { r.Targets[0].Identity.ID = "" },
+		"application target":      func(r *Request) { r.Targets[0].Identity.Kind = Application },
+		"phone without instance":  func(r *Request) { r.Targets[0].Identity = Identity{Kind: Phone, ID: "+15550100"} },
+		"unknown modality":        func(r *Request) { r.Modalities = []Modality{"smell"} },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

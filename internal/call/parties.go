@@ -92,4 +92,16 @@ var (
 	EndedByApplication = Result{Code: 0, Subcode: 0, Message: "The call was ended by the application."}
 	// KeepAliveExpired ends a call the application stopped keeping alive.
 	KeepAliveExpired = Result{Code: 408, Subcode: 8537, Message: "The call was inactive: no keepAlive was received in time."}
+	// RemovedByParticipant ends a leg another participant removed.
+	RemovedByParticipant = Result{Code: 200, Subcode: 5000, Message: "The call was removed from the conversation by another participant."}
+	// ConversationEnded ends the legs of a meeting that was ended.
+	ConversationEnded = Result{Code: 200, Subcode: 5001, Message: "The conversation has ended."}
+	// AllOthersLeft ends the legs left in a group call nobody else is in.
+	AllOthersLeft = Result{Code: 200, Subcode: 5002, Message: "All other participants left the conversation."}
 )
+
+// MeetingNotFound ends a call that tried to join a meeting it could not:
+// Graph's "cannot route the call", with the reason.
+func MeetingNotFound(why string) Result {
+	return Result{Code: 480, Subcode: 10134, Message: "The call could not be routed to the meeting: " + why + "."}
+}

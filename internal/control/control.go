@@ -1,21 +1,22 @@
 // Package control is callplane's application layer: it carries out what the
-// API asks of calls. Each command loads a call, applies a domain transition,
-// and saves the new state together with the notifications the transition
-// produced, in one store transaction; only then are the notifications handed
-// to delivery. It also runs the timers that move calls along on their own
-// (the callee answering, teardown, keep-alive expiry) and purges old calls.
+// API and the simulator ask of calls and group calls. Each command is a unit
+// of work: it reads calls and groups, applies domain transitions, renders the
+// notifications they produce, and saves all of it in one store transaction,
+// starting over on fresh reads when another command got there first; only
+// after the commit are the notifications handed to delivery. It also runs the
+// timers that move calls along on their own (the callee answering, teardown,
+// keep-alive expiry, invitations being answered) and purges old calls.
 package control
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
-	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -43,6 +44,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	timers   *timers
+	commitMu sync.Mutex
 }
 
 // New returns a service over st that hands saved notifications to n.
@@ -58,7 +60,14 @@ func (e *PermissionError) Error() string { return e.Msg }
 // requiredRoles returns the application permissions a new call needs: any
 // one of the first list, and every one of the second.
 func requiredRoles(req call.Request) (anyOf, allOf []string) {
-	anyOf = []string{"Calls.Initiate.All"}
+	switch {
+	case req.Join != nil:
+		anyOf = []string{"Calls.JoinGroupCall.All", "Calls.JoinGroupCallAsGuest.All"}
+	case len(req.Targets) > 1:
+		anyOf = []string{"Calls.InitiateGroupCall.All"}
+	default:
+		anyOf = []string{"Calls.Initiate.All"}
+	}
 	if req.Media.Hosting == call.AppHosted {
 		allOf = []string{"Calls.AccessMedia.All"}
 	}
@@ -74,7 +83,8 @@ func hasRole(roles []string, want string) bool {
 	return false
 }
 
-// Place creates a call for req.Owner, which holds roles.
+// Place creates a call for req.Owner, which holds roles: a peer-to-peer
+// call, an ad-hoc group call, or a leg that joins a meeting.
 func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (*call.Call, error) {
 	anyOf, allOf := requiredRoles(req)
 	ok := false
@@ -93,20 +103,49 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 			return nil, &call.InvalidError{Msg: err.Error()}
 		}
 	}
-	now := s.now()
-	c, events, err := call.Place(req, now, s.cfg.Timing)
-	if err != nil {
-		return nil, err
+	var placed *call.Call
+	err := s.do(ctx, func(u *unit) error {
+		c, events, err := call.Place(req, u.now, s.cfg.Timing)
+		if err != nil {
+			return err
+		}
+		switch c.Kind {
+		case call.MeetingLeg:
+			if err := s.findMeeting(u, c); err != nil {
+				return err
+			}
+		case call.AdHocGroup:
+			g := call.NewAdHoc(c.Owner.TenantID, u.now)
+			c.GroupID, c.ChainID = g.ID, g.ChainID
+			u.touchGroup(g)
+		}
+		placed = c
+		return u.announce(c, events)
+	})
+	return placed, err
+}
+
+// findMeeting attaches a meeting leg to the meeting it names. A leg whose
+// meeting does not exist, has ended or does not admit it fails when its
+// join is answered, as the real service fails such joins.
+func (s *Service) findMeeting(u *unit, c *call.Call) error {
+	g, err := s.store.FindMeeting(u.ctx, c.Owner.TenantID, c.Join.Key())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.FailJoin(call.MeetingNotFound("no meeting has " + c.Join.Describe()))
+		return nil
+	case err != nil:
+		return err
+	case g.Ended:
+		c.FailJoin(call.MeetingNotFound("the meeting has ended"))
+		return nil
 	}
-	out, err := s.outbox(c, events, now)
-	if err != nil {
-		return nil, err
+	if reason := c.Join.Admits(g.Meeting); reason != nil {
+		c.FailJoin(*reason)
+		return nil
 	}
-	if err := s.store.CreateCall(ctx, c, out); err != nil {
-		return nil, err
-	}
-	s.committed(c, out)
-	return c, nil
+	c.GroupID, c.ChainID = g.ID, g.ChainID
+	return nil
 }
 
 // Get returns the owner's call.
@@ -121,93 +160,31 @@ func (s *Service) Get(ctx context.Context, owner call.Owner, id string) (*call.C
 // HangUp ends the owner's call (for a group call, only the owner's leg).
 // Hanging up a call that is already terminating succeeds and changes nothing.
 func (s *Service) HangUp(ctx context.Context, owner call.Owner, id string) error {
-	_, err := s.change(ctx, owner, id, func(c *call.Call, now time.Time) ([]call.Event, bool, error) {
-		events, err := c.HangUp(now, call.EndedByApplication, s.cfg.Timing)
-		if err != nil || len(events) == 0 {
-			return nil, false, err
+	return s.do(ctx, func(u *unit) error {
+		c, err := u.ownCall(owner, id)
+		if err != nil {
+			return err
 		}
-		// With no teardown delay the call terminates in the same step.
-		return append(events, c.Advance(now, s.cfg.Timing)...), true, nil
+		return u.hangUp(c, call.EndedByApplication)
 	})
-	return err
 }
 
 // KeepAlive pushes back the owner's call's inactivity deadline.
 func (s *Service) KeepAlive(ctx context.Context, owner call.Owner, id string) error {
-	_, err := s.change(ctx, owner, id, func(c *call.Call, now time.Time) ([]call.Event, bool, error) {
+	return s.do(ctx, func(u *unit) error {
+		c, err := u.ownCall(owner, id)
+		if err != nil {
+			return err
+		}
 		before := c.KeepAliveDeadline
-		if err := c.KeepAlive(now, s.cfg.Timing); err != nil {
-			return nil, false, err
+		if err := c.KeepAlive(u.now, s.cfg.Timing); err != nil {
+			return err
 		}
-		return nil, !c.KeepAliveDeadline.Equal(before), nil
+		if !c.KeepAliveDeadline.Equal(before) {
+			u.touchCall(c)
+		}
+		return nil
 	})
-	return err
-}
-
-// maxConflictRetries bounds the re-reads when concurrent commands race on one
-// call. Each retry means another command won, so the bound is never reached
-// in practice; it only keeps a bug from becoming a livelock.
-const maxConflictRetries = 100
-
-// change applies fn to the owner's call and saves the result with the
-// notifications fn's events produce, re-reading and retrying when another
-// command saved the call first. fn reports whether it changed the call.
-// A zero owner means the service itself, which sees every call.
-func (s *Service) change(ctx context.Context, owner call.Owner, id string,
-	fn func(*call.Call, time.Time) ([]call.Event, bool, error)) (*call.Call, error) {
-	for attempt := 0; ; attempt++ {
-		c, err := s.store.GetCall(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, call.ErrNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-		if owner != (call.Owner{}) && !c.VisibleTo(owner) {
-			return nil, call.ErrNotFound
-		}
-		now := s.now()
-		events, dirty, err := fn(c, now)
-		if err != nil || !dirty {
-			return c, err
-		}
-		out, err := s.outbox(c, events, now)
-		if err != nil {
-			return nil, err
-		}
-		err = s.store.UpdateCall(ctx, c, out)
-		if errors.Is(err, store.ErrConflict) && attempt < maxConflictRetries {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.committed(c, out)
-		return c, nil
-	}
-}
-
-// committed runs after a call's change is durable: its notifications go to
-// delivery and its next deadline to the timers.
-func (s *Service) committed(c *call.Call, out []store.Notification) {
-	if len(out) > 0 {
-		s.notifier.Enqueue(out...)
-	}
-	s.timers.set(c.ID, c.NextDeadline())
-}
-
-// outbox renders events as notifications to the call's callback URI, one
-// POST each, in order.
-func (s *Service) outbox(c *call.Call, events []call.Event, now time.Time) ([]store.Notification, error) {
-	out := make([]store.Notification, 0, len(events))
-	for _, ev := range events {
-		payload, err := json.Marshal(graph.CallNotification(c, ev))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, store.NewNotification(c, payload, now))
-	}
-	return out, nil
 }
 
 // Run drives calls forward on their own until ctx is done: it rebuilds the
@@ -233,9 +210,18 @@ func (s *Service) Run(ctx context.Context) error {
 
 // advance applies whatever is due for the call now.
 func (s *Service) advance(ctx context.Context, id string) {
-	c, err := s.change(ctx, call.Owner{}, id, func(c *call.Call, now time.Time) ([]call.Event, bool, error) {
-		events := c.Advance(now, s.cfg.Timing)
-		return events, len(events) > 0, nil
+	var next time.Time
+	err := s.do(ctx, func(u *unit) error {
+		c, err := u.call(id)
+		if err != nil {
+			return err
+		}
+		events := c.Advance(u.now, s.cfg.Timing)
+		next = c.NextDeadline()
+		if len(events) == 0 {
+			return nil
+		}
+		return u.announce(c, events)
 	})
 	switch {
 	case errors.Is(err, call.ErrNotFound), ctx.Err() != nil:
@@ -244,9 +230,9 @@ func (s *Service) advance(ctx context.Context, id string) {
 		// Try again shortly rather than leave the call stuck.
 		s.timers.set(id, s.now().Add(time.Second))
 	default:
-		// When nothing was due (the deadline moved), change saved nothing and
-		// the new deadline still needs a timer.
-		s.timers.set(id, c.NextDeadline())
+		// When nothing was due (the deadline moved), nothing was saved and
+		// the call still needs a timer for its new deadline.
+		s.timers.set(id, next)
 	}
 }
 

@@ -30,6 +30,11 @@ func (c *Call) PlaceRequest(owner call.Owner, scenarioID string) (call.Request, 
 		Subject:     c.Subject,
 		ScenarioID:  scenarioID,
 	}
+	join, err := c.joinInfo()
+	if err != nil {
+		return req, err
+	}
+	req.Join = join
 	if c.Source != nil {
 		p, err := c.Source.participant("source")
 		if err != nil {
@@ -188,6 +193,7 @@ func FromCall(c *call.Call) *Call {
 	case call.AppHosted:
 		g.MediaConfig = &MediaConfig{ODataType: TypeAppHostedMediaConfig, Blob: c.Media.Blob}
 	}
+	renderJoin(g, c.Join)
 	if o := c.Options; o != (call.Options{}) {
 		g.CallOptions = &CallOptions{
 			ODataType:                           TypeOutgoingCallOptions,
@@ -230,6 +236,15 @@ func CallNotification(c *call.Call, ev call.Event) CommsNotifications {
 			},
 		}},
 	}
+}
+
+// Notification renders any call event: a finished operation, or a change
+// of the call's state.
+func Notification(c *call.Call, ev call.Event) CommsNotifications {
+	if ev.Operation != nil {
+		return OperationNotification(c.ID, *ev.Operation)
+	}
+	return CallNotification(c, ev)
 }
 
 // NormalizeID returns the canonical form of a resource id from a URL: Graph

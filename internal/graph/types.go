@@ -51,6 +51,8 @@ type Call struct {
 	RequestedModalities []string                    `json:"requestedModalities,omitempty"`
 	MediaConfig         *MediaConfig                `json:"mediaConfig,omitempty"`
 	CallOptions         *CallOptions                `json:"callOptions,omitempty"`
+	ChatInfo            *ChatInfo                   `json:"chatInfo,omitempty"`
+	MeetingInfo         *MeetingInfo                `json:"meetingInfo,omitempty"`
 	ResultInfo          *ResultInfo                 `json:"resultInfo,omitempty"`
 }
 

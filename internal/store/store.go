@@ -24,18 +24,21 @@ var (
 	ErrConflict = errors.New("store: version conflict")
 )
 
-// Store persists calls and their notifications.
+// Store persists calls, group calls and their notifications.
 type Store interface {
-	// CreateCall saves a new call with the notifications it produced. It
-	// assigns each notification its Seq and sets c.Version to 1.
-	CreateCall(ctx context.Context, c *call.Call, out []Notification) error
-	// UpdateCall saves a changed call with the notifications the change
-	// produced, if the stored version is still c.Version; then it increments
-	// c.Version and assigns each notification its Seq. Otherwise it returns
-	// ErrConflict and saves nothing.
-	UpdateCall(ctx context.Context, c *call.Call, out []Notification) error
+	// Save saves, in one transaction, new and changed calls and groups with
+	// the notifications their changes produced. A call or group with
+	// Version 0 is new; any other is saved only if the stored version is
+	// still its Version. If one of them is not, Save returns ErrConflict and
+	// saves nothing. On success it increments every version and assigns each
+	// notification its Seq.
+	Save(ctx context.Context, ch *Changes) error
 	// GetCall returns the call with the id, in any state, or ErrNotFound.
 	GetCall(ctx context.Context, id string) (*call.Call, error)
+	// GetGroup returns the group call with the id, or ErrNotFound.
+	GetGroup(ctx context.Context, id string) (*call.Group, error)
+	// FindMeeting returns the tenant's meeting the key names, or ErrNotFound.
+	FindMeeting(ctx context.Context, tenantID string, key call.MeetingKey) (*call.Group, error)
 	// Deadlines lists every call that has a pending deadline
 	// (call.NextDeadline), so timers can be rebuilt after a restart.
 	Deadlines(ctx context.Context) ([]Deadline, error)
@@ -52,6 +55,18 @@ type Store interface {
 	Notifications(ctx context.Context, f Filter) ([]Notification, error)
 
 	Close() error
+}
+
+// Changes are what one command changed: saved together or not at all.
+type Changes struct {
+	Calls         []*call.Call
+	Groups        []*call.Group
+	Notifications []Notification
+}
+
+// Empty reports whether there is nothing to save.
+func (ch *Changes) Empty() bool {
+	return len(ch.Calls) == 0 && len(ch.Groups) == 0 && len(ch.Notifications) == 0
 }
 
 // Deadline is when a call next has something to do.

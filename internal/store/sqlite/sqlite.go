@@ -97,6 +97,20 @@ var schema = []string{
 	CREATE INDEX notifications_pending ON notifications(seq) WHERE status = 'pending';
 	CREATE INDEX notifications_call ON notifications(call_id, seq);
 	CREATE INDEX notifications_callback ON notifications(callback_uri, seq);`,
+	`CREATE TABLE groups (
+		id              TEXT PRIMARY KEY,
+		tenant_id       TEXT NOT NULL,
+		thread_id       TEXT,
+		join_meeting_id TEXT,
+		token           TEXT,
+		version         INTEGER NOT NULL,
+		ended_at        INTEGER,
+		data            BLOB NOT NULL
+	);
+	CREATE INDEX groups_thread ON groups(tenant_id, thread_id) WHERE thread_id IS NOT NULL;
+	CREATE INDEX groups_join_meeting_id ON groups(tenant_id, join_meeting_id) WHERE join_meeting_id IS NOT NULL;
+	CREATE INDEX groups_token ON groups(tenant_id, token) WHERE token IS NOT NULL;
+	CREATE INDEX groups_ended ON groups(ended_at) WHERE ended_at IS NOT NULL;`,
 }
 
 func migrate(db *sql.DB) error {
@@ -144,53 +158,100 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-func (s *Store) CreateCall(ctx context.Context, c *call.Call, out []store.Notification) error {
-	data, err := json.Marshal(c)
+func (s *Store) Save(ctx context.Context, ch *store.Changes) error {
+	// Encode outside the transaction: the writer is shared, keep it short.
+	calls := make([][]byte, len(ch.Calls))
+	for i, c := range ch.Calls {
+		next := *c
+		next.Version++
+		data, err := json.Marshal(&next)
+		if err != nil {
+			return err
+		}
+		calls[i] = data
+	}
+	groups := make([][]byte, len(ch.Groups))
+	for i, g := range ch.Groups {
+		next := *g
+		next.Version++
+		data, err := json.Marshal(&next)
+		if err != nil {
+			return err
+		}
+		groups[i] = data
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, c := range ch.Calls {
+			if err := saveCall(ctx, tx, c, calls[i]); err != nil {
+				return err
+			}
+		}
+		for i, g := range ch.Groups {
+			if err := saveGroup(ctx, tx, g, groups[i]); err != nil {
+				return err
+			}
+		}
+		return insertNotifications(ctx, tx, ch.Notifications)
+	})
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	for _, c := range ch.Calls {
+		c.Version++
+	}
+	for _, g := range ch.Groups {
+		g.Version++
+	}
+	return nil
+}
+
+func saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []byte) error {
+	if c.Version == 0 {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data)
 			 VALUES (?, ?, ?, ?, 1, ?, ?, ?)`,
 			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data)
-		if err != nil {
-			return err
-		}
-		if err := insertNotifications(ctx, tx, out); err != nil {
-			return err
-		}
-		c.Version = 1
-		return nil
-	})
+		return err
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?
+		 WHERE id = ? AND version = ?`,
+		string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, c.ID, c.Version)
+	return checkUpdated(res, err)
 }
 
-func (s *Store) UpdateCall(ctx context.Context, c *call.Call, out []store.Notification) error {
-	next := *c
-	next.Version++
-	data, err := json.Marshal(&next)
+func saveGroup(ctx context.Context, tx *sql.Tx, g *call.Group, data []byte) error {
+	var thread, joinID, token any
+	if m := g.Meeting; m != nil {
+		thread, joinID, token = m.ThreadID, m.JoinMeetingID, m.Token
+	}
+	if g.Version == 0 {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data)
+			 VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+			g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), data)
+		return err
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE groups SET version = version + 1, ended_at = ?, data = ? WHERE id = ? AND version = ?`,
+		nanos(g.EndedAt), data, g.ID, g.Version)
+	return checkUpdated(res, err)
+}
+
+// checkUpdated turns an update that matched no row (the version moved on)
+// into ErrConflict.
+func checkUpdated(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE calls SET state = ?, version = ?, deadline = ?, ended_at = ?, data = ?
-			 WHERE id = ? AND version = ?`,
-			string(c.State), next.Version, nanos(c.NextDeadline()), nanos(c.EndedAt), data, c.ID, c.Version)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrConflict
-		}
-		if err := insertNotifications(ctx, tx, out); err != nil {
-			return err
-		}
-		c.Version = next.Version
-		return nil
-	})
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrConflict
+	}
+	return nil
 }
 
 func insertNotifications(ctx context.Context, tx *sql.Tx, out []store.Notification) error {
@@ -247,6 +308,42 @@ func (s *Store) GetCall(ctx context.Context, id string) (*call.Call, error) {
 	return &c, nil
 }
 
+func (s *Store) GetGroup(ctx context.Context, id string) (*call.Group, error) {
+	return s.queryGroup(ctx, `SELECT data, version FROM groups WHERE id = ?`, id)
+}
+
+func (s *Store) FindMeeting(ctx context.Context, tenantID string, key call.MeetingKey) (*call.Group, error) {
+	switch {
+	case key.ThreadID != "":
+		return s.queryGroup(ctx, `SELECT data, version FROM groups WHERE tenant_id = ? AND thread_id = ?`, tenantID, key.ThreadID)
+	case key.JoinMeetingID != "":
+		return s.queryGroup(ctx, `SELECT data, version FROM groups WHERE tenant_id = ? AND join_meeting_id = ?`, tenantID, key.JoinMeetingID)
+	case key.Token != "":
+		return s.queryGroup(ctx, `SELECT data, version FROM groups WHERE tenant_id = ? AND token = ?`, tenantID, key.Token)
+	}
+	return nil, store.ErrNotFound
+}
+
+func (s *Store) queryGroup(ctx context.Context, query string, args ...any) (*call.Group, error) {
+	var (
+		data    []byte
+		version int64
+	)
+	err := s.read.QueryRowContext(ctx, query, args...).Scan(&data, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var g call.Group
+	if err := json.Unmarshal(data, &g); err != nil {
+		return nil, fmt.Errorf("sqlite: group: %w", err)
+	}
+	g.Version = version
+	return &g, nil
+}
+
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, deadline FROM calls WHERE deadline IS NOT NULL`)
 	if err != nil {
@@ -275,6 +372,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (calls, notificatio
 			return err
 		}
 		if calls, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE ended_at < ?`, cutoff.UnixNano()); err != nil {
 			return err
 		}
 		res, err = tx.ExecContext(ctx,

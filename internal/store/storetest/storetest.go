@@ -33,6 +33,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NotificationFilters", testNotificationFilters},
 		{"Deadlines", testDeadlines},
 		{"Purge", testPurge},
+		{"GroupsAndMeetings", testGroupsAndMeetings},
+		{"SaveIsAtomic", testSaveIsAtomic},
+		{"PurgeEndedGroups", testPurgeEndedGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +78,7 @@ func testCreateAndGet(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	c, _ := newCall(t, now)
-	if err := s.CreateCall(ctx, c, nil); err != nil {
+	if err := save(ctx, s, c, nil); err != nil {
 		t.Fatal(err)
 	}
 	if c.Version != 1 {
@@ -97,7 +100,9 @@ func testCreateAndGet(t *testing.T, s store.Store) {
 	if !got.AnswerAt.Equal(c.AnswerAt) || !got.CreatedAt.Equal(c.CreatedAt) {
 		t.Fatalf("times not kept: answer %v vs %v", got.AnswerAt, c.AnswerAt)
 	}
-	if err := s.CreateCall(ctx, c, nil); err == nil {
+	dup := *c
+	dup.Version = 0
+	if err := save(ctx, s, &dup, nil); err == nil {
 		t.Fatal("creating the same id twice succeeded")
 	}
 }
@@ -112,9 +117,9 @@ func testUpdateBumpsVersion(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	c, _ := newCall(t, now)
-	must(t, s.CreateCall(ctx, c, nil))
+	must(t, save(ctx, s, c, nil))
 	c.Advance(now.Add(2*time.Second), timing)
-	must(t, s.UpdateCall(ctx, c, nil))
+	must(t, save(ctx, s, c, nil))
 	if c.Version != 2 {
 		t.Fatalf("version = %d, want 2", c.Version)
 	}
@@ -128,10 +133,10 @@ func testUpdateBumpsVersion(t *testing.T, s store.Store) {
 func testUpdateConflict(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, _ := newCall(t, time.Now())
-	must(t, s.CreateCall(ctx, c, nil))
+	must(t, save(ctx, s, c, nil))
 	stale := *c
-	must(t, s.UpdateCall(ctx, c, nil))
-	if err := s.UpdateCall(ctx, &stale, nil); !errors.Is(err, store.ErrConflict) {
+	must(t, save(ctx, s, c, nil))
+	if err := save(ctx, s, &stale, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("stale update: err = %v, want ErrConflict", err)
 	}
 	if stale.Version != 1 {
@@ -142,7 +147,7 @@ func testUpdateConflict(t *testing.T, s store.Store) {
 func testConcurrentUpdatesOneWins(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, _ := newCall(t, time.Now())
-	must(t, s.CreateCall(ctx, c, nil))
+	must(t, save(ctx, s, c, nil))
 	const n = 20
 	var (
 		wg        sync.WaitGroup
@@ -155,7 +160,7 @@ func testConcurrentUpdatesOneWins(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			mine := *c
-			err := s.UpdateCall(ctx, &mine, outbox(&mine, "x"))
+			err := save(ctx, s, &mine, outbox(&mine, "x"))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -183,9 +188,9 @@ func testNotificationsOrderedAndPending(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, _ := newCall(t, time.Now())
 	first := outbox(c, "a", "b")
-	must(t, s.CreateCall(ctx, c, first))
+	must(t, save(ctx, s, c, first))
 	second := outbox(c, "c")
-	must(t, s.UpdateCall(ctx, c, second))
+	must(t, save(ctx, s, c, second))
 	if !(first[0].Seq < first[1].Seq && first[1].Seq < second[0].Seq) {
 		t.Fatalf("seqs not increasing: %d %d %d", first[0].Seq, first[1].Seq, second[0].Seq)
 	}
@@ -207,10 +212,10 @@ func testNotificationsOrderedAndPending(t *testing.T, s store.Store) {
 func testConflictSavesNoNotification(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, _ := newCall(t, time.Now())
-	must(t, s.CreateCall(ctx, c, nil))
+	must(t, save(ctx, s, c, nil))
 	stale := *c
-	must(t, s.UpdateCall(ctx, c, nil))
-	if err := s.UpdateCall(ctx, &stale, outbox(&stale, "lost")); !errors.Is(err, store.ErrConflict) {
+	must(t, save(ctx, s, c, nil))
+	if err := save(ctx, s, &stale, outbox(&stale, "lost")); !errors.Is(err, store.ErrConflict) {
 		t.Fatal(err)
 	}
 	pending, err := s.Pending(ctx)
@@ -224,7 +229,7 @@ func testRecordDeliveries(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, _ := newCall(t, time.Now())
 	out := outbox(c, "a", "b", "c")
-	must(t, s.CreateCall(ctx, c, out))
+	must(t, save(ctx, s, c, out))
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	must(t, s.RecordDeliveries(ctx, []store.DeliveryUpdate{
 		{Seq: out[0].Seq, Delivery: store.Delivery{Status: store.Delivered, Attempts: 1, LastStatusCode: 202, LastAttemptAt: at}},
@@ -254,8 +259,8 @@ func testNotificationFilters(t *testing.T, s store.Store) {
 	a, _ := newCall(t, time.Now())
 	b, _ := newCall(t, time.Now())
 	b.CallbackURI = "https://other.example/cb"
-	must(t, s.CreateCall(ctx, a, outbox(a, "a1", "a2")))
-	must(t, s.CreateCall(ctx, b, outbox(b, "b1")))
+	must(t, save(ctx, s, a, outbox(a, "a1", "a2")))
+	must(t, save(ctx, s, b, outbox(b, "b1")))
 	byCall, err := s.Notifications(ctx, store.Filter{CallID: a.ID})
 	must(t, err)
 	if len(byCall) != 2 || string(byCall[0].Payload) != "a2" {
@@ -277,12 +282,12 @@ func testDeadlines(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	c, _ := newCall(t, now)
-	must(t, s.CreateCall(ctx, c, nil))
+	must(t, save(ctx, s, c, nil))
 	ended, _ := newCall(t, now)
 	_, err := ended.HangUp(now, call.EndedByApplication, timing)
 	must(t, err)
 	ended.Advance(now, timing)
-	must(t, s.CreateCall(ctx, ended, nil))
+	must(t, save(ctx, s, ended, nil))
 	ds, err := s.Deadlines(ctx)
 	must(t, err)
 	if len(ds) != 1 || ds[0].CallID != c.ID || !ds[0].At.Equal(c.NextDeadline()) {
@@ -295,13 +300,13 @@ func testPurge(t *testing.T, s store.Store) {
 	now := time.Now()
 	live, _ := newCall(t, now)
 	liveOut := outbox(live, "pending")
-	must(t, s.CreateCall(ctx, live, liveOut))
+	must(t, save(ctx, s, live, liveOut))
 	old, _ := newCall(t, now)
 	_, err := old.HangUp(now, call.EndedByApplication, timing)
 	must(t, err)
 	old.Advance(now, timing)
 	oldOut := outbox(old, "done")
-	must(t, s.CreateCall(ctx, old, oldOut))
+	must(t, save(ctx, s, old, oldOut))
 	must(t, s.RecordDeliveries(ctx, []store.DeliveryUpdate{{Seq: oldOut[0].Seq, Delivery: store.Delivery{Status: store.Delivered, Attempts: 1}}}))
 
 	calls, notes, err := s.Purge(ctx, now.Add(time.Hour))
@@ -320,6 +325,103 @@ func testPurge(t *testing.T, s store.Store) {
 	if len(pending) != 1 {
 		t.Fatalf("pending notification purged")
 	}
+}
+
+func testGroupsAndMeetings(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	m := call.NewMeeting(owner.TenantID, "stand-up", call.Identity{ID: "organizer-1", DisplayName: "Ann"}, now)
+	_, err := m.Join(call.Member{Identity: call.Identity{Kind: call.User, ID: "u1"}})
+	must(t, err)
+	adhoc := call.NewAdHoc(owner.TenantID, now)
+	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{m, adhoc}}))
+	if m.Version != 1 || adhoc.Version != 1 {
+		t.Fatalf("versions after create: %d %d", m.Version, adhoc.Version)
+	}
+	got, err := s.GetGroup(ctx, m.ID)
+	must(t, err)
+	if got.Meeting == nil || *got.Meeting != *m.Meeting || len(got.Members) != 1 || got.ChainID != m.ChainID || got.Version != 1 {
+		t.Fatalf("meeting not kept: %+v", got)
+	}
+	for name, key := range map[string]call.MeetingKey{
+		"thread":          {ThreadID: m.Meeting.ThreadID},
+		"join meeting id": {JoinMeetingID: m.Meeting.JoinMeetingID},
+		"token":           {Token: m.Meeting.Token},
+	} {
+		found, err := s.FindMeeting(ctx, owner.TenantID, key)
+		if err != nil || found.ID != m.ID {
+			t.Fatalf("find by %s: %v %v", name, found, err)
+		}
+		if _, err := s.FindMeeting(ctx, "other-tenant", key); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("find by %s in another tenant: %v", name, err)
+		}
+	}
+	if _, err := s.FindMeeting(ctx, owner.TenantID, call.MeetingKey{ThreadID: "19:nope@thread.v2"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown thread: %v", err)
+	}
+	if _, err := s.GetGroup(ctx, ids.New()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown group: %v", err)
+	}
+	stale := *got
+	_, err = got.SetMuted(got.Members[0].ParticipantID, true)
+	must(t, err)
+	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{got}}))
+	if err := s.Save(ctx, &store.Changes{Groups: []*call.Group{&stale}}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale group save: %v", err)
+	}
+}
+
+// testSaveIsAtomic: when one thing in a save is stale, nothing is saved:
+// not the other changes, not the notifications.
+func testSaveIsAtomic(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	c, _ := newCall(t, now)
+	g := call.NewAdHoc(owner.TenantID, now)
+	must(t, s.Save(ctx, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{g}}))
+	stale := *g
+	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{g}}))
+
+	c.Advance(now.Add(2*time.Second), timing)
+	err := s.Save(ctx, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{&stale}, Notifications: outbox(c, "x")})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+	if c.Version != 1 {
+		t.Fatalf("a failed save moved the call's version to %d", c.Version)
+	}
+	got, err := s.GetCall(ctx, c.ID)
+	must(t, err)
+	if got.State != call.Establishing || got.Version != 1 {
+		t.Fatalf("the call was saved: %s v%d", got.State, got.Version)
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	if len(pending) != 0 {
+		t.Fatalf("%d notifications saved by a failed save", len(pending))
+	}
+}
+
+func testPurgeEndedGroups(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	ended := call.NewAdHoc(owner.TenantID, now)
+	ended.End(now)
+	live := call.NewMeeting(owner.TenantID, "", call.Identity{}, now)
+	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{ended, live}}))
+	_, _, err := s.Purge(ctx, now.Add(time.Hour))
+	must(t, err)
+	if _, err := s.GetGroup(ctx, ended.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ended group not purged: %v", err)
+	}
+	if _, err := s.GetGroup(ctx, live.ID); err != nil {
+		t.Fatalf("live meeting purged: %v", err)
+	}
+}
+
+// save saves one call and its notifications.
+func save(ctx context.Context, s store.Store, c *call.Call, out []store.Notification) error {
+	return s.Save(ctx, &store.Changes{Calls: []*call.Call{c}, Notifications: out})
 }
 
 func must(t *testing.T, err error) {

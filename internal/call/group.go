@@ -1,0 +1,228 @@
+package call
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/callplane/callplane/internal/ids"
+)
+
+// Group is a group call: a meeting, or an ad-hoc group call a bot placed to
+// several people. It exists apart from the call resources of the
+// applications in it (each application has its own call: its leg), and it
+// holds the roster: every participant, human or application.
+type Group struct {
+	ID       string
+	TenantID string
+	// ChainID is shared by every leg of the group call.
+	ChainID string
+	// Meeting is set for a meeting, nil for an ad-hoc group call.
+	Meeting *Meeting
+	Members []Member
+	// RosterSeq numbers the roster's changes; each member carries the number
+	// of the change that last touched it.
+	RosterSeq int64
+	// Ended is set once the group call is over for good: the simulator ended
+	// the meeting, or an ad-hoc group call lost its last participant.
+	Ended     bool
+	EndedAt   time.Time
+	CreatedAt time.Time
+	Version   int64
+}
+
+// Meeting is a simulated online meeting: how bots find and join it.
+type Meeting struct {
+	Subject   string
+	ThreadID  string
+	MessageID string
+	Organizer Identity
+	// JoinMeetingID and Passcode join it by meeting id.
+	JoinMeetingID string
+	Passcode      string
+	// Token joins it by token.
+	Token string
+}
+
+// Member is one participant of a group call.
+type Member struct {
+	ParticipantID string
+	Identity      Identity
+	// LegID is the call resource of an application in the group; empty for
+	// a simulated human.
+	LegID string
+	Muted bool
+	// Seq is the roster change that last touched the member.
+	Seq int64
+}
+
+// Human reports whether the member is a simulated person rather than an
+// application's leg.
+func (m Member) Human() bool { return m.LegID == "" }
+
+// RosterChange is one change to a roster: who joined or changed, who left.
+type RosterChange struct {
+	Seq     int64
+	Updated []Member
+	Removed []Member
+}
+
+// Empty reports whether the change changed nothing.
+func (c RosterChange) Empty() bool { return len(c.Updated) == 0 && len(c.Removed) == 0 }
+
+// Errors of group operations.
+var (
+	ErrGroupEnded      = errors.New("the group call has ended")
+	ErrNoSuchMember    = errors.New("no such participant")
+	ErrNotGroupCall    = errors.New("this operation is only supported for group calls")
+	ErrTooManyInvitees = errors.New("at most 5 participants can be invited at once")
+)
+
+// MaxGroupTargets is how many people an ad-hoc group call or an invitation
+// may name at once, as Graph documents.
+const MaxGroupTargets = 5
+
+// NewMeeting returns a meeting of the tenant with fresh join information:
+// a Teams-shaped thread id, a ten-digit join meeting id, a passcode and a
+// join token.
+func NewMeeting(tenantID, subject string, organizer Identity, now time.Time) *Group {
+	if organizer.ID == "" {
+		organizer = Identity{Kind: User, ID: ids.New(), DisplayName: "Meeting Organizer"}
+	}
+	organizer.Kind = User
+	organizer.TenantID = tenantID
+	return &Group{
+		ID:       ids.New(),
+		TenantID: tenantID,
+		ChainID:  ids.New(),
+		Meeting: &Meeting{
+			Subject:       subject,
+			ThreadID:      "19:meeting_" + strings.ReplaceAll(ids.New(), "-", "") + "@thread.v2",
+			MessageID:     "0",
+			Organizer:     organizer,
+			JoinMeetingID: fmt.Sprintf("%d%09d", 1+rand.IntN(9), rand.IntN(1_000_000_000)),
+			Passcode:      ids.Secret(3),
+			Token:         ids.Secret(24),
+		},
+		CreatedAt: now,
+	}
+}
+
+// NewAdHoc returns an ad-hoc group call of the tenant, with nobody in it yet.
+func NewAdHoc(tenantID string, now time.Time) *Group {
+	return &Group{ID: ids.New(), TenantID: tenantID, ChainID: ids.New(), CreatedAt: now}
+}
+
+// Member returns the participant with the id.
+func (g *Group) Member(participantID string) (Member, bool) {
+	i := slices.IndexFunc(g.Members, func(m Member) bool { return strings.EqualFold(m.ParticipantID, participantID) })
+	if i < 0 {
+		return Member{}, false
+	}
+	return g.Members[i], true
+}
+
+// LegMember returns the participant that is the leg with the call id.
+func (g *Group) LegMember(legID string) (Member, bool) {
+	i := slices.IndexFunc(g.Members, func(m Member) bool { return m.LegID == legID })
+	if i < 0 {
+		return Member{}, false
+	}
+	return g.Members[i], true
+}
+
+// Legs lists the members that are applications' legs.
+func (g *Group) Legs() []Member {
+	var out []Member
+	for _, m := range g.Members {
+		if !m.Human() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Humans counts the simulated people in the group call.
+func (g *Group) Humans() int {
+	n := 0
+	for _, m := range g.Members {
+		if m.Human() {
+			n++
+		}
+	}
+	return n
+}
+
+// Join adds members to the roster.
+func (g *Group) Join(members ...Member) (RosterChange, error) {
+	if g.Ended {
+		return RosterChange{}, ErrGroupEnded
+	}
+	g.RosterSeq++
+	change := RosterChange{Seq: g.RosterSeq}
+	for _, m := range members {
+		if m.ParticipantID == "" {
+			m.ParticipantID = ids.New()
+		}
+		if _, ok := g.Member(m.ParticipantID); ok {
+			continue
+		}
+		m.Seq = g.RosterSeq
+		g.Members = append(g.Members, m)
+		change.Updated = append(change.Updated, m)
+	}
+	return change, nil
+}
+
+// Leave removes a participant from the roster. An ad-hoc group call that
+// loses its last participant ends.
+func (g *Group) Leave(participantID string, now time.Time) (RosterChange, error) {
+	m, ok := g.Member(participantID)
+	if !ok {
+		return RosterChange{}, ErrNoSuchMember
+	}
+	g.RosterSeq++
+	m.Seq = g.RosterSeq
+	g.Members = slices.DeleteFunc(g.Members, func(x Member) bool { return x.ParticipantID == m.ParticipantID })
+	if len(g.Members) == 0 && g.Meeting == nil {
+		g.Ended, g.EndedAt = true, now
+	}
+	return RosterChange{Seq: g.RosterSeq, Removed: []Member{m}}, nil
+}
+
+// SetMuted server-mutes or unmutes a participant. Muting a muted participant
+// changes nothing.
+func (g *Group) SetMuted(participantID string, muted bool) (RosterChange, error) {
+	i := slices.IndexFunc(g.Members, func(m Member) bool { return strings.EqualFold(m.ParticipantID, participantID) })
+	if i < 0 {
+		return RosterChange{}, ErrNoSuchMember
+	}
+	if g.Members[i].Muted == muted {
+		return RosterChange{}, nil
+	}
+	g.RosterSeq++
+	g.Members[i].Muted = muted
+	g.Members[i].Seq = g.RosterSeq
+	return RosterChange{Seq: g.RosterSeq, Updated: []Member{g.Members[i]}}, nil
+}
+
+// End ends the group call for good and empties the roster. It returns the
+// members that were applications' legs: their calls end too.
+func (g *Group) End(now time.Time) []Member {
+	legs := g.Legs()
+	g.Members = nil
+	g.RosterSeq++
+	g.Ended, g.EndedAt = true, now
+	return legs
+}
+
+// MeetingKey finds a meeting: by its chat thread, its join meeting id, or
+// its join token. Exactly one is set.
+type MeetingKey struct {
+	ThreadID      string
+	JoinMeetingID string
+	Token         string
+}

@@ -1,0 +1,151 @@
+package call
+
+import (
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/callplane/callplane/internal/ids"
+)
+
+// OperationType names a commsOperation subtype.
+type OperationType string
+
+const (
+	MuteParticipant    OperationType = "muteParticipant"
+	UnmuteParticipant  OperationType = "unmuteParticipant"
+	InviteParticipants OperationType = "inviteParticipants"
+)
+
+// OperationStatus is where an operation is; the values are Graph's.
+type OperationStatus string
+
+const (
+	Running   OperationStatus = "running"
+	Completed OperationStatus = "completed"
+	Failed    OperationStatus = "failed"
+)
+
+// Operation is an action a bot asked of its call. One that completes at
+// once is answered completed and announces nothing more; a running one
+// completes later with a notification.
+type Operation struct {
+	ID            string
+	Type          OperationType
+	Status        OperationStatus
+	ClientContext string
+	Result        *Result
+	// Invitees are the people an invitation asked for, with the participant
+	// ids they get.
+	Invitees []Participant
+	// DueAt is when a running operation completes.
+	DueAt time.Time
+}
+
+// Operation results.
+var (
+	OperationSucceeded = Result{Code: 200, Subcode: 0, Message: "Action completed successfully."}
+	InviteCancelled    = Result{Code: 400, Subcode: 8508, Message: "Action failed, the operation was cancelled."}
+)
+
+// maxClientContext is Graph's limit on clientContext.
+const maxClientContext = 256
+
+// keptOperations bounds the finished operations a call remembers.
+const keptOperations = 20
+
+// NewOperation returns an operation of the type; it is completed unless
+// dueAt is set, when it runs until then.
+func NewOperation(t OperationType, clientContext string, dueAt time.Time) (Operation, error) {
+	if utf8.RuneCountInString(clientContext) > maxClientContext {
+		return Operation{}, invalid("clientContext is limited to %d characters", maxClientContext)
+	}
+	op := Operation{ID: ids.New(), Type: t, Status: Completed, ClientContext: clientContext, DueAt: dueAt}
+	if dueAt.IsZero() {
+		r := OperationSucceeded
+		op.Result = &r
+	} else {
+		op.Status = Running
+	}
+	return op, nil
+}
+
+// AddOperation records an operation of the call, forgetting the oldest
+// finished ones beyond a few.
+func (c *Call) AddOperation(op Operation) {
+	c.Operations = append(c.Operations, op)
+	finished := 0
+	for i := len(c.Operations) - 1; i >= 0; i-- {
+		if c.Operations[i].Status == Running {
+			continue
+		}
+		finished++
+		if finished > keptOperations {
+			c.Operations = slices.Delete(c.Operations, i, i+1)
+		}
+	}
+}
+
+// Operation returns the call's operation with the id.
+func (c *Call) Operation(id string) (Operation, bool) {
+	i := slices.IndexFunc(c.Operations, func(op Operation) bool { return op.ID == id })
+	if i < 0 {
+		return Operation{}, false
+	}
+	return c.Operations[i], true
+}
+
+// operationDue is the index of the first running operation due at now, or -1.
+func (c *Call) operationDue(now time.Time) int {
+	return slices.IndexFunc(c.Operations, func(op Operation) bool { return op.Status == Running && due(op.DueAt, now) })
+}
+
+// completeOperation marks operation i completed and returns it.
+func (c *Call) completeOperation(i int) Operation {
+	r := OperationSucceeded
+	c.Operations[i].Status = Completed
+	c.Operations[i].Result = &r
+	c.Operations[i].DueAt = time.Time{}
+	return c.Operations[i]
+}
+
+// CancelInvitee withdraws a pending invitation of the participant. An
+// invitation left with nobody to invite fails, and is returned so it can
+// be announced.
+func (c *Call) CancelInvitee(participantID string) (cancelled bool, failed *Operation) {
+	for i := range c.Operations {
+		op := &c.Operations[i]
+		if op.Status != Running || op.Type != InviteParticipants {
+			continue
+		}
+		j := slices.IndexFunc(op.Invitees, func(p Participant) bool { return p.ParticipantID == participantID })
+		if j < 0 {
+			continue
+		}
+		op.Invitees = slices.Delete(op.Invitees, j, j+1)
+		if len(op.Invitees) == 0 {
+			r := InviteCancelled
+			op.Status, op.Result, op.DueAt = Failed, &r, time.Time{}
+			done := *op
+			return true, &done
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// PendingInvitee returns the participant a running invitation of the call
+// is waiting for.
+func (c *Call) PendingInvitee(participantID string) (Participant, bool) {
+	for _, op := range c.Operations {
+		if op.Status != Running || op.Type != InviteParticipants {
+			continue
+		}
+		for _, p := range op.Invitees {
+			if p.ParticipantID == participantID {
+				return p, true
+			}
+		}
+	}
+	return Participant{}, false
+}

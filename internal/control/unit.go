@@ -1,0 +1,315 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/graph"
+	"github.com/callplane/callplane/internal/store"
+)
+
+// unit is one command's unit of work: the calls and groups it read, what it
+// changed, and the notifications the changes produce. It is saved in one
+// transaction or not at all; when another command saved the same call or
+// group first, the whole command runs again on fresh reads.
+type unit struct {
+	s   *Service
+	ctx context.Context
+	now time.Time
+
+	calls  map[string]*call.Call
+	groups map[string]*call.Group
+	dirty  map[any]bool
+	ch     store.Changes
+}
+
+// do runs fn as a unit of work and saves what it changed.
+func (s *Service) do(ctx context.Context, fn func(u *unit) error) error {
+	for attempt := 0; ; attempt++ {
+		u := &unit{
+			s:      s,
+			ctx:    ctx,
+			now:    s.now(),
+			calls:  map[string]*call.Call{},
+			groups: map[string]*call.Group{},
+			dirty:  map[any]bool{},
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+		if u.ch.Empty() {
+			return nil
+		}
+		err := s.commit(ctx, &u.ch)
+		if errors.Is(err, store.ErrConflict) && attempt < maxConflictRetries {
+			continue
+		}
+		return err
+	}
+}
+
+// maxConflictRetries bounds the re-runs when concurrent commands race on the
+// same call or group. Each re-run means another command won, so the bound is
+// never reached in practice; it only keeps a bug from becoming a livelock.
+const maxConflictRetries = 1000
+
+// commit saves the changes, then hands their notifications to delivery and
+// re-arms the changed calls' timers. Commits are serialized so that delivery
+// receives notifications in the order of their sequence numbers: two commands
+// that commit one after the other must not hand over their notifications the
+// other way round, or one call's notifications could overtake each other.
+func (s *Service) commit(ctx context.Context, ch *store.Changes) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if err := s.store.Save(ctx, ch); err != nil {
+		return err
+	}
+	if len(ch.Notifications) > 0 {
+		s.notifier.Enqueue(ch.Notifications...)
+	}
+	for _, c := range ch.Calls {
+		s.timers.set(c.ID, c.NextDeadline())
+	}
+	return nil
+}
+
+// call returns the call with the id, read once per unit.
+func (u *unit) call(id string) (*call.Call, error) {
+	if c, ok := u.calls[id]; ok {
+		return c, nil
+	}
+	c, err := u.s.store.GetCall(u.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, call.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.calls[id] = c
+	return c, nil
+}
+
+// ownCall returns the owner's call; any other is not found.
+func (u *unit) ownCall(owner call.Owner, id string) (*call.Call, error) {
+	c, err := u.call(id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.VisibleTo(owner) {
+		return nil, call.ErrNotFound
+	}
+	return c, nil
+}
+
+// group returns the group call with the id, read once per unit.
+func (u *unit) group(id string) (*call.Group, error) {
+	if g, ok := u.groups[id]; ok {
+		return g, nil
+	}
+	g, err := u.s.store.GetGroup(u.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSuchGroup
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.groups[id] = g
+	return g, nil
+}
+
+// ErrNoSuchGroup is a group call or meeting that does not exist.
+var ErrNoSuchGroup = errors.New("no such group call or meeting")
+
+// touchCall marks a call changed (or new).
+func (u *unit) touchCall(c *call.Call) {
+	u.calls[c.ID] = c
+	if !u.dirty[c] {
+		u.dirty[c] = true
+		u.ch.Calls = append(u.ch.Calls, c)
+	}
+}
+
+// touchGroup marks a group changed (or new).
+func (u *unit) touchGroup(g *call.Group) {
+	u.groups[g.ID] = g
+	if !u.dirty[g] {
+		u.dirty[g] = true
+		u.ch.Groups = append(u.ch.Groups, g)
+	}
+}
+
+// notify queues a notification body for the call's callback URI.
+func (u *unit) notify(c *call.Call, body any) error {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	u.ch.Notifications = append(u.ch.Notifications, store.NewNotification(c, payload, u.now))
+	return nil
+}
+
+// announce records that the call changed with events: it notifies the
+// call's bot of each, then keeps the group call in step (the leg joins the
+// roster once established and leaves it once it ends; a finished invitation
+// brings its invitees in).
+func (u *unit) announce(c *call.Call, events []call.Event) error {
+	u.touchCall(c)
+	for _, ev := range events {
+		if err := u.notify(c, graph.Notification(c, ev)); err != nil {
+			return err
+		}
+	}
+	if c.GroupID == "" {
+		return nil
+	}
+	for _, ev := range events {
+		if op := ev.Operation; op != nil && op.Type == call.InviteParticipants && op.Status == call.Completed {
+			if err := u.admit(c.GroupID, op.Invitees); err != nil {
+				return err
+			}
+		}
+	}
+	return u.syncMembership(c)
+}
+
+// syncMembership puts an established leg on its group's roster, and takes an
+// ending one off it.
+func (u *unit) syncMembership(c *call.Call) error {
+	g, err := u.group(c.GroupID)
+	if err != nil {
+		return err
+	}
+	member, in := g.LegMember(c.ID)
+	switch {
+	case c.State == call.Established && !in && g.Ended:
+		// The group call ended while this leg was being set up.
+		events, err := c.HangUp(u.now, call.ConversationEnded, u.s.cfg.Timing)
+		if err != nil {
+			return err
+		}
+		return u.announce(c, append(events, c.Advance(u.now, u.s.cfg.Timing)...))
+	case c.State == call.Established && !in:
+		joining := []call.Member{{ParticipantID: c.MyParticipantID, Identity: c.Source.Identity, LegID: c.ID}}
+		if c.Kind == call.AdHocGroup && len(g.Members) == 0 {
+			// The people an ad-hoc group call was placed to answer with it.
+			for _, t := range c.Targets {
+				joining = append(joining, call.Member{ParticipantID: t.ParticipantID, Identity: t.Identity})
+			}
+		}
+		change, err := g.Join(joining...)
+		if err != nil {
+			return err
+		}
+		return u.rosterChanged(g, change)
+	case !c.State.Live() && in:
+		change, err := g.Leave(member.ParticipantID, u.now)
+		if err != nil {
+			return err
+		}
+		return u.rosterChanged(g, change)
+	}
+	return nil
+}
+
+// admit brings invited people into the group call.
+func (u *unit) admit(groupID string, invitees []call.Participant) error {
+	g, err := u.group(groupID)
+	if err != nil {
+		return err
+	}
+	var joining []call.Member
+	for _, p := range invitees {
+		joining = append(joining, call.Member{ParticipantID: p.ParticipantID, Identity: p.Identity})
+	}
+	change, err := g.Join(joining...)
+	if errors.Is(err, call.ErrGroupEnded) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return u.rosterChanged(g, change)
+}
+
+// rosterChanged saves the group and tells every leg still in it: the whole
+// roster, or only the change for legs that asked for delta rosters (a leg
+// that just joined gets the whole roster either way).
+func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
+	u.touchGroup(g)
+	if change.Empty() {
+		return nil
+	}
+	for _, m := range g.Legs() {
+		leg, err := u.call(m.LegID)
+		if err != nil {
+			return fmt.Errorf("leg %s of group %s: %w", m.LegID, g.ID, err)
+		}
+		body := graph.RosterNotification(leg.ID, g.Members, nil)
+		if leg.Options.DeltaRoster && m.Seq != change.Seq {
+			body = graph.RosterNotification(leg.ID, change.Updated, change.Removed)
+		}
+		if err := u.notify(leg, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leave takes a participant off a group call for a reason: a person simply
+// leaves; an application's leg ends with the reason. When the last person
+// leaves, the group call is over for the legs still in it.
+func (u *unit) leave(g *call.Group, participantID string, reason call.Result) error {
+	m, ok := g.Member(participantID)
+	if !ok {
+		return call.ErrNoSuchMember
+	}
+	if !m.Human() {
+		leg, err := u.call(m.LegID)
+		if err != nil {
+			return err
+		}
+		return u.hangUp(leg, reason)
+	}
+	change, err := g.Leave(participantID, u.now)
+	if err != nil {
+		return err
+	}
+	if err := u.rosterChanged(g, change); err != nil {
+		return err
+	}
+	if g.Humans() == 0 && len(g.Legs()) > 0 {
+		return u.end(g, call.AllOthersLeft)
+	}
+	return nil
+}
+
+// end ends a group call: every leg still in it terminates with the reason,
+// once, and no roster follows.
+func (u *unit) end(g *call.Group, reason call.Result) error {
+	legs := g.End(u.now)
+	u.touchGroup(g)
+	for _, m := range legs {
+		leg, err := u.call(m.LegID)
+		if err != nil {
+			return err
+		}
+		if err := u.hangUp(leg, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hangUp ends a call for a reason, terminating it at once when there is no
+// teardown delay.
+func (u *unit) hangUp(c *call.Call, reason call.Result) error {
+	events, err := c.HangUp(u.now, reason, u.s.cfg.Timing)
+	if err != nil || len(events) == 0 {
+		return err
+	}
+	return u.announce(c, append(events, c.Advance(u.now, u.s.cfg.Timing)...))
+}
