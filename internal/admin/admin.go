@@ -1,7 +1,8 @@
 // Package admin is callplane's own management surface, under /callplane/ and
 // apart from the Graph API: inspection of notification deliveries (why didn't
-// my bot get X?). Every request needs the admin credential from the data
-// directory, sent as a bearer token.
+// my bot get X?) and the simulator (the meetings and people around a bot).
+// Every request needs the admin credential from the data directory, sent as
+// a bearer token.
 package admin
 
 import (
@@ -27,16 +28,20 @@ type Outbox interface {
 
 // API serves the admin routes.
 type API struct {
-	secret string
-	outbox Outbox
-	log    *slog.Logger
-	mux    *http.ServeMux
+	secret   string
+	tenantID string
+	outbox   Outbox
+	sim      Simulator
+	log      *slog.Logger
+	mux      *http.ServeMux
 }
 
-// New returns the admin API, guarded by secret.
-func New(secret string, outbox Outbox, log *slog.Logger) *API {
-	a := &API{secret: secret, outbox: outbox, log: log, mux: http.NewServeMux()}
+// New returns the admin API, guarded by secret; simulated meetings belong to
+// the tenant.
+func New(secret, tenantID string, outbox Outbox, sim Simulator, log *slog.Logger) *API {
+	a := &API{secret: secret, tenantID: tenantID, outbox: outbox, sim: sim, log: log, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /callplane/deliveries", a.deliveries)
+	a.simulatorRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "notFound", "No admin resource at "+r.URL.Path+".")
 	})

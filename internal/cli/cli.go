@@ -1,4 +1,5 @@
-// Package cli is callplane's command line: serve, token, listen, deliveries. Each flag
+// Package cli is callplane's command line: serve, token, listen, deliveries,
+// sim. Each flag
 // can also be set by an environment variable, CALLPLANE_ and the flag's name
 // in capitals with dashes as underscores (--answer-delay: CALLPLANE_ANSWER_DELAY);
 // a flag on the command line wins.
@@ -26,6 +27,7 @@ func commands() []command {
 		{"token", "print an access token for the data directory's default application", runToken},
 		{"listen", "receive notifications like a bot would, and print them", runListen},
 		{"deliveries", "list recent notification deliveries of a running callplane", runDeliveries},
+		{"sim", "drive the simulator: meetings and the people in them (callplane sim for its commands)", runSim},
 	}
 }
 

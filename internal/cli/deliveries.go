@@ -7,18 +7,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/callplane/callplane/internal/admin"
-	"github.com/callplane/callplane/internal/server"
 )
 
 func runDeliveries(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("deliveries", "List recent notification deliveries of a running callplane, newest first:\nwhat was sent where, how often, and what the bot answered.", stderr)
-	data := fs.String("data", server.Defaults().DataDir, "data directory of the running callplane (holds its address and admin credential)")
-	base := fs.String("url", "", "base URL of callplane (default: the one that runs on --data)")
+	connect := adminFlags(fs)
 	callID := fs.String("call", "", "only this call's notifications")
 	callback := fs.String("callback", "", "only notifications to this callback URI")
 	status := fs.String("status", "", "only pending, delivered or failed ones")
@@ -27,12 +23,9 @@ func runDeliveries(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	id, err := server.OpenIdentity(*data)
+	client, err := connect()
 	if err != nil {
 		return err
-	}
-	if *base == "" {
-		*base = server.RunningURL(*data)
 	}
 	q := url.Values{"limit": {strconv.Itoa(*limit)}}
 	for k, v := range map[string]string{"call": *callID, "callback": *callback, "status": *status} {
@@ -40,22 +33,9 @@ func runDeliveries(args []string, stdout, stderr io.Writer) error {
 			q.Set(k, v)
 		}
 	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(*base, "/")+"/callplane/deliveries?"+q.Encode(), nil)
+	body, err := client.do(http.MethodGet, "/callplane/deliveries?"+q.Encode(), nil)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+id.Directory.AdminSecret())
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("is callplane running at %s? %w", *base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, body)
 	}
 	if *asJSON {
 		_, err := stdout.Write(body)

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -26,14 +27,12 @@ func (r *recorder) Enqueue(ns ...store.Notification) {
 	defer r.mu.Unlock()
 	for _, n := range ns {
 		if n.Seq <= r.last {
-			r.bad = append(r.bad, "seq "+itoa(n.Seq)+" after "+itoa(r.last))
+			r.bad = append(r.bad, fmt.Sprintf("seq %d after %d", n.Seq, r.last))
 		}
 		r.last = n.Seq
 		r.n++
 	}
 }
-
-func itoa(n int64) string { return time.Duration(n).String() }
 
 // TestNotificationsReachDeliveryInCommitOrder: delivery must receive
 // notifications in the order they were saved, or one call's notifications

@@ -112,6 +112,22 @@ func (b *ActionBody) Invitees() ([]call.Participant, error) {
 	return out, nil
 }
 
+// PersonOf reads a simulated person from an identity set: a user or a
+// phone number, with an id.
+func PersonOf(s *IdentitySet) (call.Identity, error) {
+	id, err := s.identity("identity")
+	if err != nil {
+		return id, err
+	}
+	if id.Kind != call.User && id.Kind != call.Phone {
+		return id, badRequest("a simulated person is a user or a phone number, not %s", id.Kind)
+	}
+	if id.ID == "" {
+		return id, badRequest("the %s needs an id", id.Kind)
+	}
+	return id, nil
+}
+
 // joinInfo reads a create-call body's chatInfo and meetingInfo.
 func (c *Call) joinInfo() (*call.JoinInfo, error) {
 	if c.MeetingInfo == nil {

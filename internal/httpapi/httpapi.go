@@ -73,11 +73,9 @@ func (a *API) routes() {
 		// Actions route by name and by their namespace-qualified name.
 		a.handle("POST "+p+"/{id}/keepAlive", a.keepAlive)
 		a.handle("POST "+p+"/{id}/microsoft.graph.keepAlive", a.keepAlive)
-		for _, path := range []string{p, p + "/{id}", p + "/{id}/keepAlive"} {
-			a.mux.HandleFunc(path, a.methodNotAllowed)
-		}
+		a.groupRoutes(p)
 	}
-	a.mux.HandleFunc("/", a.unknownSegment)
+	a.mux.HandleFunc("/", a.unrouted)
 }
 
 // handle registers an authenticated Graph handler.
@@ -242,6 +240,15 @@ func (a *API) writeCall(w http.ResponseWriter, r *http.Request, status int, c *c
 
 // decode reads a JSON request body, gzip-compressed or not, into v.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	return a.decodeBody(w, r, v, false)
+}
+
+// decodeOptional is decode for actions whose body may be left out.
+func (a *API) decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+	return a.decodeBody(w, r, v, true)
+}
+
+func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	var body io.Reader = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -267,12 +274,14 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case err != nil:
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body could not be read: "+err.Error())
 		return false
+	case len(strings.TrimSpace(string(data))) == 0 && optional:
+		return true
 	case len(strings.TrimSpace(string(data))) == 0:
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "A request body is required.")
 		return false
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body is not a valid call: "+describeJSONError(err))
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body is not valid: "+describeJSONError(err))
 		return false
 	}
 	return true
@@ -296,6 +305,14 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, call.ErrNotFound):
 		writeError(w, r, http.StatusNotFound, "8522", "Call not found.")
+	case errors.Is(err, call.ErrNoSuchMember):
+		writeError(w, r, http.StatusNotFound, "itemNotFound", "Participant not found.")
+	case errors.Is(err, control.ErrNoSuchOperation):
+		writeError(w, r, http.StatusNotFound, "itemNotFound", "Operation not found.")
+	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees):
+		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
+	case errors.Is(err, call.ErrGroupEnded):
+		writeError(w, r, http.StatusConflict, "Conflict", sentence(err.Error()))
 	case errors.As(err, &invalid):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", invalid.Msg)
 	case errors.As(err, &badBody):
@@ -311,14 +328,27 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (a *API) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, http.StatusMethodNotAllowed, "BadRequest",
-		fmt.Sprintf("The HTTP method '%s' is not allowed for %s.", r.Method, r.URL.Path))
+// sentence makes an error's text a message: capitalised, with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
-// unknownSegment answers a path outside the API as Graph does: naming the
-// first segment it could not resolve.
-func (a *API) unknownSegment(w http.ResponseWriter, r *http.Request) {
+// unrouted answers what no route takes: 405 for a resource that exists but
+// not with this method, else 400 naming the first segment Graph could not
+// resolve, as Graph does.
+func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPatch, http.MethodPut} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "/" && pattern != "" {
+			writeError(w, r, http.StatusMethodNotAllowed, "BadRequest",
+				fmt.Sprintf("The HTTP method '%s' is not allowed for %s.", r.Method, r.URL.Path))
+			return
+		}
+	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[1:] // after the version
 	known := []string{"communications", "calls"}
 	seg := ""

@@ -229,7 +229,7 @@ func Start(cfg Config) (s *Server, err error) {
 		opts = append(opts, httpapi.Loose(&auth.Principal{TenantID: dir.TenantID(), AppID: app.ClientID, Roles: app.Roles}))
 	}
 	api := httpapi.New(calls, tokens, log.With("component", "api"), opts...)
-	adminAPI := admin.New(dir.AdminSecret(), st, log.With("component", "admin"))
+	adminAPI := admin.New(dir.AdminSecret(), dir.TenantID(), st, calls, log.With("component", "admin"))
 
 	s = &Server{
 		cfg:      cfg,

@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/control"
+	"github.com/callplane/callplane/internal/graph"
+)
+
+// Simulator is what the simulator routes drive: the world around a bot.
+type Simulator interface {
+	CreateMeeting(ctx context.Context, tenantID, subject string, organizer call.Identity, people []call.Identity) (*call.Group, error)
+	Group(ctx context.Context, id string) (*call.Group, error)
+	AddPerson(ctx context.Context, groupID string, person call.Identity) (call.Member, error)
+	RemoveFromGroup(ctx context.Context, groupID, participantID string) error
+	MuteInGroup(ctx context.Context, groupID, participantID string, muted bool) error
+	EndGroup(ctx context.Context, groupID string) error
+}
+
+// simulatorRoutes registers the simulator: meetings (and ad-hoc group calls,
+// by the same routes) and the simulated people in them.
+func (a *API) simulatorRoutes() {
+	a.mux.HandleFunc("POST /callplane/meetings", a.createMeeting)
+	a.mux.HandleFunc("GET /callplane/meetings/{id}", a.showGroup)
+	a.mux.HandleFunc("DELETE /callplane/meetings/{id}", a.endGroup)
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants", a.addPerson)
+	a.mux.HandleFunc("DELETE /callplane/meetings/{id}/participants/{pid}", a.removeParticipant)
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/mute", a.mute(true))
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/unmute", a.mute(false))
+}
+
+// MeetingRequest creates a meeting: its subject, organizer, and the people
+// already in it (identity sets, as Graph writes them: {"user": {...}}).
+type MeetingRequest struct {
+	Subject      string              `json:"subject"`
+	Organizer    *graph.Identity     `json:"organizer"`
+	Participants []graph.IdentitySet `json:"participants"`
+}
+
+// GroupView is a meeting or ad-hoc group call as the simulator shows it.
+type GroupView struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Subject     string `json:"subject,omitempty"`
+	CallChainID string `json:"callChainId"`
+	Ended       bool   `json:"ended"`
+	// JoinInfo is what a bot puts in its create-call body to join: chatInfo
+	// with organizerMeetingInfo, joinMeetingIdMeetingInfo, or
+	// tokenMeetingInfo.
+	JoinInfo     *graph.MeetingJoinInfo `json:"joinInfo,omitempty"`
+	Participants []ParticipantView      `json:"participants"`
+}
+
+// ParticipantView is a roster entry; CallID names the call resource of an
+// application's leg.
+type ParticipantView struct {
+	graph.Participant
+	CallID string `json:"callId,omitempty"`
+}
+
+func viewOf(g *call.Group) GroupView {
+	v := GroupView{ID: g.ID, Kind: "adHocGroupCall", CallChainID: g.ChainID, Ended: g.Ended, Participants: []ParticipantView{}}
+	if m := g.Meeting; m != nil {
+		join := graph.JoinInfoOf(m)
+		v.Kind, v.Subject, v.JoinInfo = "meeting", m.Subject, &join
+	}
+	for _, m := range g.Members {
+		v.Participants = append(v.Participants, ParticipantView{Participant: graph.ParticipantOf(m), CallID: m.LegID})
+	}
+	return v
+}
+
+func (a *API) createMeeting(w http.ResponseWriter, r *http.Request) {
+	var req MeetingRequest
+	if !readJSON(w, r, &req, true) {
+		return
+	}
+	var organizer call.Identity
+	if o := req.Organizer; o != nil {
+		organizer = call.Identity{Kind: call.User, ID: o.ID, DisplayName: o.DisplayName}
+	}
+	var people []call.Identity
+	for i := range req.Participants {
+		id, err := graph.PersonOf(&req.Participants[i])
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "badRequest", "participants: "+err.Error())
+			return
+		}
+		people = append(people, id)
+	}
+	g, err := a.sim.CreateMeeting(r.Context(), a.tenantID, req.Subject, organizer, people)
+	if err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/callplane/meetings/"+g.ID)
+	writeJSON(w, http.StatusCreated, viewOf(g))
+}
+
+func (a *API) showGroup(w http.ResponseWriter, r *http.Request) {
+	g, err := a.sim.Group(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(g))
+}
+
+func (a *API) endGroup(w http.ResponseWriter, r *http.Request) {
+	if err := a.sim.EndGroup(r.Context(), r.PathValue("id")); err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) addPerson(w http.ResponseWriter, r *http.Request) {
+	var set graph.IdentitySet
+	if !readJSON(w, r, &set, false) {
+		return
+	}
+	person, err := graph.PersonOf(&set)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "badRequest", err.Error())
+		return
+	}
+	m, err := a.sim.AddPerson(r.Context(), r.PathValue("id"), person)
+	if err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ParticipantView{Participant: graph.ParticipantOf(m)})
+}
+
+func (a *API) removeParticipant(w http.ResponseWriter, r *http.Request) {
+	if err := a.sim.RemoveFromGroup(r.Context(), r.PathValue("id"), r.PathValue("pid")); err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) mute(muted bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := a.sim.MuteInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), muted); err != nil {
+			a.simFailed(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (a *API) simFailed(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, control.ErrNoSuchGroup):
+		writeError(w, http.StatusNotFound, "notFound", "No such meeting or group call.")
+	case errors.Is(err, call.ErrNoSuchMember):
+		writeError(w, http.StatusNotFound, "notFound", "No such participant.")
+	case errors.Is(err, call.ErrGroupEnded):
+		writeError(w, http.StatusConflict, "conflict", "The meeting or group call has ended.")
+	default:
+		a.log.Error("simulator", "err", err)
+		writeError(w, http.StatusInternalServerError, "generalException", "The simulator failed: "+err.Error())
+	}
+}
+
+// readJSON reads a small JSON body into v; an empty body is fine when
+// optional.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "badRequest", "The body could not be read: "+err.Error())
+		return false
+	}
+	if len(data) == 0 && optional {
+		return true
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		writeError(w, http.StatusBadRequest, "badRequest", "The body is not valid JSON for this request: "+err.Error())
+		return false
+	}
+	return true
+}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/callplane/callplane/internal/server"
+)
+
+// adminClient talks to a running callplane's admin API, with the address
+// and admin credential found in its data directory.
+type adminClient struct {
+	base   string
+	secret string
+}
+
+// adminFlags adds --data and --url to a command's flags; connect, called
+// after parsing, returns the client they name.
+func adminFlags(fs *flag.FlagSet) (connect func() (*adminClient, error)) {
+	data := fs.String("data", server.Defaults().DataDir, "data directory of the running callplane (holds its address and admin credential)")
+	base := fs.String("url", "", "base URL of callplane (default: the one that runs on --data)")
+	return func() (*adminClient, error) {
+		id, err := server.OpenIdentity(*data)
+		if err != nil {
+			return nil, err
+		}
+		u := *base
+		if u == "" {
+			u = server.RunningURL(*data)
+		}
+		return &adminClient{base: strings.TrimSuffix(u, "/"), secret: id.Directory.AdminSecret()}, nil
+	}
+}
+
+// do sends a request with a JSON body (none if nil) and returns the response
+// body, or an error for any status but 2xx.
+func (c *adminClient) do(method, path string, body any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.secret)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is callplane running at %s? %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(out))
+	}
+	return out, nil
+}

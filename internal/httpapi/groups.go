@@ -1,0 +1,140 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/graph"
+)
+
+// groupRoutes registers the group-call routes of one API version: the
+// roster, invitations, muting, removal, and operations.
+func (a *API) groupRoutes(calls string) {
+	p := calls + "/{id}"
+	a.handle("GET "+p+"/participants", a.listParticipants)
+	a.handle("GET "+p+"/participants/{pid}", a.getParticipant)
+	a.handle("DELETE "+p+"/participants/{pid}", a.deleteParticipant)
+	a.handle("GET "+p+"/operations/{opid}", a.getOperation)
+	for _, prefix := range []string{"", "microsoft.graph."} {
+		a.handle("POST "+p+"/participants/"+prefix+"invite", a.invite)
+		a.handle("POST "+p+"/participants/{pid}/"+prefix+"mute", a.muteParticipant)
+		a.handle("POST "+p+"/"+prefix+"mute", a.muteSelf(true))
+		a.handle("POST "+p+"/"+prefix+"unmute", a.muteSelf(false))
+	}
+}
+
+func (a *API) listParticipants(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	members, err := a.calls.Participants(r.Context(), owner(p), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list := graph.ParticipantList{
+		ODataContext: BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants",
+		Value:        make([]graph.Participant, 0, len(members)),
+	}
+	for _, m := range members {
+		list.Value = append(list.Value, graph.ParticipantOf(m))
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (a *API) getParticipant(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	m, err := a.calls.Participant(r.Context(), owner(p), id, r.PathValue("pid"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body := struct {
+		ODataContext string `json:"@odata.context"`
+		graph.Participant
+	}{
+		ODataContext: BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants/$entity",
+		Participant:  graph.ParticipantOf(m),
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// deleteParticipant removes a participant: 204 and an empty body.
+func (a *API) deleteParticipant(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	err := a.calls.RemoveParticipant(r.Context(), owner(p), graph.NormalizeID(r.PathValue("id")), r.PathValue("pid"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) invite(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.ActionBody
+	if !a.decode(w, r, &body) {
+		return
+	}
+	invitees, err := body.Invitees()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	id := graph.NormalizeID(r.PathValue("id"))
+	op, err := a.calls.Invite(r.Context(), owner(p), id, invitees, body.ClientContext)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeOperation(w, r, id, op)
+}
+
+func (a *API) muteParticipant(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.ActionBody
+	if !a.decodeOptional(w, r, &body) {
+		return
+	}
+	id := graph.NormalizeID(r.PathValue("id"))
+	op, err := a.calls.MuteParticipant(r.Context(), owner(p), id, r.PathValue("pid"), body.ClientContext)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeOperation(w, r, id, op)
+}
+
+func (a *API) muteSelf(muted bool) func(http.ResponseWriter, *http.Request, *auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		var body graph.ActionBody
+		if !a.decodeOptional(w, r, &body) {
+			return
+		}
+		id := graph.NormalizeID(r.PathValue("id"))
+		op, err := a.calls.MuteSelf(r.Context(), owner(p), id, muted, body.ClientContext)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.writeOperation(w, r, id, op)
+	}
+}
+
+func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	op, err := a.calls.Operation(r.Context(), owner(p), id, r.PathValue("opid"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body := graph.OperationOf(id, op)
+	body.ODataContext = BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations/$entity"
+	writeJSON(w, http.StatusOK, body)
+}
+
+// writeOperation answers an action with its operation: 200, the operation,
+// and a Location to fetch it again.
+func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID string, op call.Operation) {
+	base := BaseURL(r) + "/" + version(r)
+	w.Header().Set("Location", base+graph.OperationPath(callID, op.ID))
+	body := graph.OperationOf(callID, op)
+	body.ODataContext = base + "/$metadata#communications/calls('" + callID + "')/operations/$entity"
+	writeJSON(w, http.StatusOK, body)
+}
