@@ -58,6 +58,43 @@ func runListen(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// describeRoster lists a roster's participants by display name (or id),
+// marking the muted and the removed ones.
+func describeRoster(data json.RawMessage) string {
+	var ps []struct {
+		IsMuted      bool            `json:"isMuted"`
+		RemovedState json.RawMessage `json:"removedState"`
+		Info         struct {
+			Identity map[string]json.RawMessage `json:"identity"`
+		} `json:"info"`
+	}
+	if json.Unmarshal(data, &ps) != nil {
+		return "roster (unparsable)"
+	}
+	var names []string
+	for _, p := range ps {
+		name := "?"
+		for k, raw := range p.Info.Identity {
+			if strings.HasPrefix(k, "@") {
+				continue
+			}
+			var id struct{ ID, DisplayName string }
+			json.Unmarshal(raw, &id)
+			if name = id.DisplayName; name == "" {
+				name = k + ":" + id.ID
+			}
+		}
+		switch {
+		case len(p.RemovedState) > 0 && string(p.RemovedState) != "null":
+			name = "-" + name
+		case p.IsMuted:
+			name += "(muted)"
+		}
+		names = append(names, name)
+	}
+	return fmt.Sprintf("participants=%d [%s]", len(ps), strings.Join(names, ", "))
+}
+
 // printNotification writes one line per change: when, what, where, the
 // call's state and, once it ended, why.
 func printNotification(w io.Writer, r *http.Request, body []byte, raw bool) {
@@ -86,21 +123,29 @@ func printNotification(w io.Writer, r *http.Request, body []byte, raw bool) {
 		signed = "signed"
 	}
 	for _, n := range env.Value {
-		var data struct {
-			State      string `json:"state"`
-			ResultInfo *struct {
-				Code    int    `json:"code"`
-				Subcode int    `json:"subcode"`
-				Message string `json:"message"`
-			} `json:"resultInfo"`
-		}
-		json.Unmarshal(n.ResourceData, &data) // rosters are arrays: no state to show
 		line := fmt.Sprintf("%s %-8s %s", stamp, n.ChangeType, n.ResourceURL)
-		if data.State != "" {
-			line += " state=" + data.State
-		}
-		if ri := data.ResultInfo; ri != nil {
-			line += fmt.Sprintf(" resultInfo=%d/%d %q", ri.Code, ri.Subcode, ri.Message)
+		if strings.HasPrefix(strings.TrimSpace(string(n.ResourceData)), "[") {
+			line += " " + describeRoster(n.ResourceData)
+		} else {
+			var data struct {
+				State      string `json:"state"`
+				Status     string `json:"status"`
+				ResultInfo *struct {
+					Code    int    `json:"code"`
+					Subcode int    `json:"subcode"`
+					Message string `json:"message"`
+				} `json:"resultInfo"`
+			}
+			json.Unmarshal(n.ResourceData, &data)
+			if data.State != "" {
+				line += " state=" + data.State
+			}
+			if data.Status != "" {
+				line += " status=" + data.Status
+			}
+			if ri := data.ResultInfo; ri != nil {
+				line += fmt.Sprintf(" resultInfo=%d/%d %q", ri.Code, ri.Subcode, ri.Message)
+			}
 		}
 		fmt.Fprintf(w, "%s (%s, message %s)\n", line, signed, r.Header.Get("X-Microsoft-Skype-Message-ID"))
 	}
