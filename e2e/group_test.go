@@ -315,7 +315,7 @@ func TestInviteParticipants(t *testing.T) {
 		checkSchema(t, "microsoft.graph.inviteParticipantsOperation", r.Body)
 		var op graph.Operation
 		r.JSON(t, &op)
-		if op.Status != "running" || op.ClientContext != "invite-carol" || len(op.Participants) != 1 {
+		if op.Status != "Running" || op.ClientContext != "invite-carol" || len(op.Participants) != 1 {
 			t.Fatalf("invite operation: %s", r.Body)
 		}
 		if loc := r.Header.Get("Location"); !strings.HasSuffix(loc, "/communications/calls/"+l.call.ID+"/operations/"+op.ID) {
@@ -325,7 +325,7 @@ func TestInviteParticipants(t *testing.T) {
 		done := l.bot.WaitAcked(t, wait, opURL, 1)[0]
 		var finished graph.Operation
 		json.Unmarshal(done.Data, &finished)
-		if done.ChangeType != "deleted" || finished.Status != "completed" || finished.ClientContext != "invite-carol" ||
+		if done.ChangeType != "deleted" || finished.Status != "Completed" || finished.ClientContext != "invite-carol" ||
 			finished.ResultInfo == nil || finished.ResultInfo.Code != 200 {
 			t.Fatalf("completion: %s %s", done.ChangeType, done.Data)
 		}
@@ -366,7 +366,7 @@ func TestMuteParticipant(t *testing.T) {
 		checkSchema(t, "microsoft.graph.muteParticipantOperation", r.Body)
 		var op graph.Operation
 		r.JSON(t, &op)
-		if op.Status != "completed" || op.ClientContext != "mute-alice" {
+		if op.Status != "Completed" || op.ClientContext != "mute-alice" {
 			t.Fatalf("mute operation: %s", r.Body)
 		}
 		mutedIn := func(n testbot.Notification) (muted []string, count int) {
@@ -398,7 +398,7 @@ func TestMuteParticipant(t *testing.T) {
 			checkSchema(t, "microsoft.graph."+action+"ParticipantOperation", r.Body)
 		}
 		app := env.Server.Directory().DefaultApplication().ClientID
-		l.bot.Wait(t, wait, "rosters for the bot's mute and unmute", func(all []testbot.Notification) bool {
+		got = l.bot.Wait(t, wait, "rosters for the bot's mute and unmute", func(all []testbot.Notification) bool {
 			sawMuted := false
 			for _, n := range testbot.Acked(all, l.roster()) {
 				muted, _ := mutedIn(n)
@@ -410,6 +410,15 @@ func TestMuteParticipant(t *testing.T) {
 			}
 			return false
 		})
+		// A delta for the bot's own mute holds only the bot (it once got the
+		// whole roster, as if the bot had just joined).
+		rs = testbot.Acked(got, l.roster())
+		for _, n := range rs[len(rs)-2:] {
+			present, _ := rosterIDs(t, n)
+			if delta && !same(present, app) || !delta && len(present) != 3 {
+				t.Fatalf("roster for the bot's own mute (delta %v): %v", delta, present)
+			}
+		}
 		checkNotificationSchemas(t, l.bot)
 	})
 }

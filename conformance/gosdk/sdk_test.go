@@ -35,6 +35,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
+	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testbot"
 	"github.com/callplane/callplane/internal/testenv"
@@ -54,6 +55,9 @@ type harness struct {
 	bot    *testbot.Bot
 	client *msgraph.GraphServiceClient
 	ctx    context.Context
+	// app is the client id of the application the client acts as; empty
+	// for the dev application.
+	app string
 }
 
 // setup starts callplane (with edits to its configuration) and a bot,
@@ -81,6 +85,12 @@ func setup(t *testing.T, edits ...func(*server.Config)) *harness {
 // authority.
 func azidentityToken(t *testing.T, ctx context.Context, env *testenv.Env) string {
 	t.Helper()
+	return azidentityTokenFor(t, ctx, env, env.Server.Directory().DefaultApplication())
+}
+
+// azidentityTokenFor is azidentityToken for the registered application app.
+func azidentityTokenFor(t *testing.T, ctx context.Context, env *testenv.Env, app auth.Application) string {
+	t.Helper()
 	pem, err := os.ReadFile(env.Server.CACertPath())
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +103,6 @@ func azidentityToken(t *testing.T, ctx context.Context, env *testenv.Env) string
 	t.Cleanup(transport.CloseIdleConnections)
 
 	dir := env.Server.Directory()
-	app := dir.DefaultApplication()
 	cred, err := azidentity.NewClientSecretCredential(dir.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: env.Server.TLSURL() + "/"},

@@ -68,6 +68,13 @@ type RosterChange struct {
 	Seq     int64
 	Updated []Member
 	Removed []Member
+	// Joined are the participants this change brought in.
+	Joined []string
+}
+
+// HasJoined reports whether the participant joined with this change.
+func (c RosterChange) HasJoined(participantID string) bool {
+	return slices.Contains(c.Joined, participantID)
 }
 
 // Empty reports whether the change changed nothing.
@@ -173,6 +180,7 @@ func (g *Group) Join(members ...Member) (RosterChange, error) {
 		m.Seq = g.RosterSeq
 		g.Members = append(g.Members, m)
 		change.Updated = append(change.Updated, m)
+		change.Joined = append(change.Joined, m.ParticipantID)
 	}
 	return change, nil
 }

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
@@ -44,13 +43,19 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	timers   *timers
-	commitMu sync.Mutex
+	commits  chan pendingCommit
 }
 
-// New returns a service over st that hands saved notifications to n.
+// New returns a service over st that hands saved notifications to n. Its
+// committer runs until Close.
 func New(st store.Store, n Notifier, cfg Config, log *slog.Logger) *Service {
-	return &Service{store: st, notifier: n, cfg: cfg, log: log, now: time.Now, timers: newTimers()}
+	s := &Service{store: st, notifier: n, cfg: cfg, log: log, now: time.Now, timers: newTimers(), commits: make(chan pendingCommit, maxBatch)}
+	go s.commitLoop()
+	return s
 }
+
+// Close stops the committer, once no command is running.
+func (s *Service) Close() { close(s.commits) }
 
 // PermissionError is a command the application lacks the permission for.
 type PermissionError struct{ Msg string }

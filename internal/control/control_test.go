@@ -48,6 +48,7 @@ func TestNotificationsReachDeliveryInCommitOrder(t *testing.T) {
 	rec := &recorder{}
 	timing := call.Timing{AnswerDelay: time.Millisecond, KeepAliveTimeout: time.Hour}
 	s := New(st, rec, Config{Timing: timing}, slog.New(slog.DiscardHandler))
+	defer s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx)

@@ -57,24 +57,63 @@ func (s *Service) do(ctx context.Context, fn func(u *unit) error) error {
 // never reached in practice; it only keeps a bug from becoming a livelock.
 const maxConflictRetries = 1000
 
-// commit saves the changes, then hands their notifications to delivery and
-// re-arms the changed calls' timers. Commits are serialized so that delivery
-// receives notifications in the order of their sequence numbers: two commands
-// that commit one after the other must not hand over their notifications the
-// other way round, or one call's notifications could overtake each other.
+// commit saves the changes through the committer and waits for the outcome.
 func (s *Service) commit(ctx context.Context, ch *store.Changes) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	if err := s.store.Save(ctx, ch); err != nil {
-		return err
+	done := make(chan error, 1)
+	select {
+	case s.commits <- pendingCommit{ch: ch, done: done}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if len(ch.Notifications) > 0 {
-		s.notifier.Enqueue(ch.Notifications...)
+	return <-done
+}
+
+type pendingCommit struct {
+	ch   *store.Changes
+	done chan error
+}
+
+// maxBatch bounds how many units one store commit saves.
+const maxBatch = 256
+
+// commitLoop is the committer: it saves units in batches (whatever queued
+// up while the previous batch was being written), so that under load one
+// store commit serves many commands; then, in commit order, it hands each
+// saved unit's notifications to delivery and re-arms its calls' timers.
+// One goroutine doing both keeps delivery receiving notifications in the
+// order of their sequence numbers: one call's notifications never overtake
+// each other.
+func (s *Service) commitLoop() {
+	batch := make([]pendingCommit, 0, maxBatch)
+	changes := make([]*store.Changes, 0, maxBatch)
+	for p := range s.commits {
+		batch = append(batch[:0], p)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-s.commits:
+				batch = append(batch, p)
+			default:
+				break gather
+			}
+		}
+		changes = changes[:0]
+		for _, p := range batch {
+			changes = append(changes, p.ch)
+		}
+		errs := s.store.SaveBatch(context.Background(), changes)
+		for i, p := range batch {
+			if errs[i] == nil {
+				if len(p.ch.Notifications) > 0 {
+					s.notifier.Enqueue(p.ch.Notifications...)
+				}
+				for _, c := range p.ch.Calls {
+					s.timers.set(c.ID, c.NextDeadline())
+				}
+			}
+			p.done <- errs[i]
+		}
 	}
-	for _, c := range ch.Calls {
-		s.timers.set(c.ID, c.NextDeadline())
-	}
-	return nil
 }
 
 // call returns the call with the id, read once per unit.
@@ -249,7 +288,7 @@ func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 			return fmt.Errorf("leg %s of group %s: %w", m.LegID, g.ID, err)
 		}
 		body := graph.RosterNotification(leg.ID, g.Members, nil)
-		if leg.Options.DeltaRoster && m.Seq != change.Seq {
+		if leg.Options.DeltaRoster && !change.HasJoined(m.ParticipantID) {
 			body = graph.RosterNotification(leg.ID, change.Updated, change.Removed)
 		}
 		if err := u.notify(leg, body); err != nil {

@@ -59,7 +59,7 @@ func BenchmarkDeliver(b *testing.B) {
 			out = append(out, store.NewNotification(c, payload, time.Now()))
 		}
 		left -= len(out)
-		if err := h.store.Save(context.Background(), &store.Changes{Calls: []*call.Call{c}, Notifications: out}); err != nil {
+		if err := store.Save(context.Background(), h.store, &store.Changes{Calls: []*call.Call{c}, Notifications: out}); err != nil {
 			b.Fatal(err)
 		}
 		batches = append(batches, out)

@@ -81,7 +81,7 @@ func (h *harness) save(t *testing.T, callbackURI string, n int) []store.Notifica
 		payload := fmt.Sprintf(`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/%s","resourceData":{"state":"s%d"}}]}`, c.ID, i)
 		out = append(out, store.NewNotification(c, []byte(payload), time.Now()))
 	}
-	if err := h.store.Save(context.Background(), &store.Changes{Calls: []*call.Call{c}, Notifications: out}); err != nil {
+	if err := store.Save(context.Background(), h.store, &store.Changes{Calls: []*call.Call{c}, Notifications: out}); err != nil {
 		t.Fatal(err)
 	}
 	h.d.Enqueue(out...)

@@ -277,12 +277,21 @@ func RosterNotification(legID string, members, removed []call.Member) CommsNotif
 	}
 }
 
+// operationStatus spells statuses as Graph's CSDL does. Graph's
+// documentation shows lowercase ("completed"), but the Graph SDKs parse only
+// the CSDL's member names, and a status they cannot parse is silently lost.
+var operationStatus = map[call.OperationStatus]string{
+	call.Running:   "Running",
+	call.Completed: "Completed",
+	call.Failed:    "Failed",
+}
+
 // OperationOf renders an operation of a call.
 func OperationOf(callID string, op call.Operation) Operation {
 	o := Operation{
 		ODataType:     typePrefix + string(op.Type) + "Operation",
 		ID:            op.ID,
-		Status:        string(op.Status),
+		Status:        operationStatus[op.Status],
 		ClientContext: op.ClientContext,
 		ResultInfo:    resultInfo(op.Result),
 	}

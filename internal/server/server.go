@@ -380,6 +380,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.cancel()
 	<-s.done
+	s.calls.Close()
 	s.delivery.Wait(ctx)
 	return errors.Join(err, s.store.Close())
 }

@@ -26,13 +26,16 @@ var (
 
 // Store persists calls, group calls and their notifications.
 type Store interface {
-	// Save saves, in one transaction, new and changed calls and groups with
-	// the notifications their changes produced. A call or group with
-	// Version 0 is new; any other is saved only if the stored version is
-	// still its Version. If one of them is not, Save returns ErrConflict and
-	// saves nothing. On success it increments every version and assigns each
-	// notification its Seq.
-	Save(ctx context.Context, ch *Changes) error
+	// SaveBatch saves each Changes of the batch atomically and on its own:
+	// new and changed calls and groups with the notifications their changes
+	// produced. A call or group with Version 0 is new; any other is saved
+	// only if the stored version is still its Version. If one of them is
+	// not, that Changes is refused with ErrConflict and nothing of it is
+	// saved; the others are unaffected. A saved Changes has every version
+	// incremented and each notification's Seq assigned, in batch order.
+	// Engines commit a batch together where they can: that is what makes
+	// batching worth it. The result holds one error per Changes.
+	SaveBatch(ctx context.Context, batch []*Changes) []error
 	// GetCall returns the call with the id, in any state, or ErrNotFound.
 	GetCall(ctx context.Context, id string) (*call.Call, error)
 	// GetGroup returns the group call with the id, or ErrNotFound.
@@ -55,6 +58,11 @@ type Store interface {
 	Notifications(ctx context.Context, f Filter) ([]Notification, error)
 
 	Close() error
+}
+
+// Save saves one Changes.
+func Save(ctx context.Context, s Store, ch *Changes) error {
+	return s.SaveBatch(ctx, []*Changes{ch})[0]
 }
 
 // Changes are what one command changed: saved together or not at all.

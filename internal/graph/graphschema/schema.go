@@ -56,10 +56,6 @@ type enumType struct {
 	name    string
 	flags   bool
 	members []string
-	// foldCase accepts members case-insensitively. Only operationStatus sets
-	// it: the CSDL spells its members NotStarted/Running/Completed/Failed,
-	// while Graph's documented payloads use "notStarted", "completed", ...
-	foldCase bool
 }
 
 var load = sync.OnceValues(func() (*Schema, error) { return parse(callsCSDL) })
@@ -140,7 +136,7 @@ func parse(data []byte) (*Schema, error) {
 		if dup(xe.Name) {
 			continue
 		}
-		e := &enumType{name: xe.Name, flags: xe.IsFlags == "true", foldCase: xe.Name == "operationStatus"}
+		e := &enumType{name: xe.Name, flags: xe.IsFlags == "true"}
 		for _, m := range xe.Members {
 			e.members = append(e.members, m.Name)
 		}
@@ -274,7 +270,7 @@ func (t *structType) derivesFrom(base *structType) bool {
 
 func (e *enumType) has(v string) bool {
 	for _, m := range e.members {
-		if m == v || e.foldCase && strings.EqualFold(m, v) {
+		if m == v {
 			return true
 		}
 	}

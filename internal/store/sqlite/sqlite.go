@@ -25,6 +25,39 @@ import (
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
+	stmts statements
+}
+
+// statements are the hot paths' statements, prepared once rather than
+// parsed by SQLite on every use.
+type statements struct {
+	insertCall, updateCall, insertNotification, recordDelivery *sql.Stmt // writer
+	getCall                                                    *sql.Stmt // readers
+}
+
+func (s *Store) prepare() error {
+	for _, p := range []struct {
+		db   *sql.DB
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{s.write, &s.stmts.insertCall, `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data)
+			VALUES (?, ?, ?, ?, 1, ?, ?, ?)`},
+		{s.write, &s.stmts.updateCall, `UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?
+			WHERE id = ? AND version = ?`},
+		{s.write, &s.stmts.insertNotification, `INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id,
+			scenario_id, callback_uri, payload, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`},
+		{s.write, &s.stmts.recordDelivery, `UPDATE notifications SET status = ?, attempts = ?, last_status_code = ?,
+			last_error = ?, last_attempt_at = ?, next_attempt_at = ? WHERE seq = ?`},
+		{s.read, &s.stmts.getCall, `SELECT data, version FROM calls WHERE id = ?`},
+	} {
+		stmt, err := p.db.Prepare(p.sql)
+		if err != nil {
+			return err
+		}
+		*p.stmt = stmt
+	}
+	return nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -59,7 +92,12 @@ func Open(path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
-	return &Store{write: write, read: read}, nil
+	s := &Store{write: write, read: read}
+	if err := s.prepare(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // schema is applied in order; PRAGMA user_version counts the steps applied.
@@ -138,9 +176,15 @@ func migrate(db *sql.DB) error {
 	return nil
 }
 
-// Close closes both connection pools.
+// Close closes the statements and both connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	var errs []error
+	for _, stmt := range []*sql.Stmt{s.stmts.insertCall, s.stmts.updateCall, s.stmts.insertNotification, s.stmts.recordDelivery, s.stmts.getCall} {
+		if stmt != nil {
+			errs = append(errs, stmt.Close())
+		}
+	}
+	return errors.Join(append(errs, s.read.Close(), s.write.Close())...)
 }
 
 // nanos stores a time as Unix nanoseconds; the zero time is NULL.
@@ -158,69 +202,103 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-func (s *Store) Save(ctx context.Context, ch *store.Changes) error {
+func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
+	errs := make([]error, len(batch))
 	// Encode outside the transaction: the writer is shared, keep it short.
-	calls := make([][]byte, len(ch.Calls))
+	encoded := make([]*encodedChanges, len(batch))
+	for i, ch := range batch {
+		encoded[i], errs[i] = encode(ch)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, ch := range batch {
+			if errs[i] != nil {
+				continue
+			}
+			// Each Changes in its own savepoint: one that conflicts is
+			// undone alone and the rest of the batch commits.
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT changes`); err != nil {
+				return err
+			}
+			errs[i] = s.apply(ctx, tx, ch, encoded[i])
+			if errs[i] != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO changes`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE changes`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, ch := range batch {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case errs[i] == nil:
+			for _, c := range ch.Calls {
+				c.Version++
+			}
+			for _, g := range ch.Groups {
+				g.Version++
+			}
+		}
+	}
+	return errs
+}
+
+// encodedChanges are the JSON documents of a Changes' calls and groups.
+type encodedChanges struct{ calls, groups [][]byte }
+
+func encode(ch *store.Changes) (*encodedChanges, error) {
+	e := &encodedChanges{calls: make([][]byte, len(ch.Calls)), groups: make([][]byte, len(ch.Groups))}
 	for i, c := range ch.Calls {
 		next := *c
 		next.Version++
 		data, err := json.Marshal(&next)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		calls[i] = data
+		e.calls[i] = data
 	}
-	groups := make([][]byte, len(ch.Groups))
 	for i, g := range ch.Groups {
 		next := *g
 		next.Version++
 		data, err := json.Marshal(&next)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		groups[i] = data
+		e.groups[i] = data
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for i, c := range ch.Calls {
-			if err := saveCall(ctx, tx, c, calls[i]); err != nil {
-				return err
-			}
-		}
-		for i, g := range ch.Groups {
-			if err := saveGroup(ctx, tx, g, groups[i]); err != nil {
-				return err
-			}
-		}
-		return insertNotifications(ctx, tx, ch.Notifications)
-	})
-	if err != nil {
-		return err
-	}
-	for _, c := range ch.Calls {
-		c.Version++
-	}
-	for _, g := range ch.Groups {
-		g.Version++
-	}
-	return nil
+	return e, nil
 }
 
-func saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []byte) error {
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *encodedChanges) error {
+	for i, c := range ch.Calls {
+		if err := s.saveCall(ctx, tx, c, e.calls[i]); err != nil {
+			return err
+		}
+	}
+	for i, g := range ch.Groups {
+		if err := s.saveGroup(ctx, tx, g, e.groups[i]); err != nil {
+			return err
+		}
+	}
+	return s.insertNotifications(ctx, tx, ch.Notifications)
+}
+
+func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []byte) error {
 	if c.Version == 0 {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data)
-			 VALUES (?, ?, ?, ?, 1, ?, ?, ?)`,
+		_, err := tx.StmtContext(ctx, s.stmts.insertCall).ExecContext(ctx,
 			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data)
 		return err
 	}
-	res, err := tx.ExecContext(ctx,
-		`UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?
-		 WHERE id = ? AND version = ?`,
+	res, err := tx.StmtContext(ctx, s.stmts.updateCall).ExecContext(ctx,
 		string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, c.ID, c.Version)
 	return checkUpdated(res, err)
 }
 
-func saveGroup(ctx context.Context, tx *sql.Tx, g *call.Group, data []byte) error {
+func (s *Store) saveGroup(ctx context.Context, tx *sql.Tx, g *call.Group, data []byte) error {
 	var thread, joinID, token any
 	if m := g.Meeting; m != nil {
 		thread, joinID, token = m.ThreadID, m.JoinMeetingID, m.Token
@@ -254,16 +332,17 @@ func checkUpdated(res sql.Result, err error) error {
 	return nil
 }
 
-func insertNotifications(ctx context.Context, tx *sql.Tx, out []store.Notification) error {
+func (s *Store) insertNotifications(ctx context.Context, tx *sql.Tx, out []store.Notification) error {
+	if len(out) == 0 {
+		return nil
+	}
+	insert := tx.StmtContext(ctx, s.stmts.insertNotification)
 	for i := range out {
 		n := &out[i]
 		if n.Status == "" {
 			n.Status = store.Pending
 		}
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id, scenario_id,
-			   callback_uri, payload, created_at, status)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		err := insert.QueryRowContext(ctx,
 			n.MessageID, n.CallID, n.Owner.TenantID, n.Owner.AppID, n.ChainID, n.ScenarioID,
 			n.CallbackURI, n.Payload, n.CreatedAt.UnixNano(), string(n.Status)).Scan(&n.Seq)
 		if err != nil {
@@ -293,7 +372,7 @@ func (s *Store) GetCall(ctx context.Context, id string) (*call.Call, error) {
 		data    []byte
 		version int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT data, version FROM calls WHERE id = ?`, id).Scan(&data, &version)
+	err := s.stmts.getCall.QueryRowContext(ctx, id).Scan(&data, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -431,13 +510,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, updates []store.DeliveryUp
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx,
-			`UPDATE notifications SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,
-			   last_attempt_at = ?, next_attempt_at = ? WHERE seq = ?`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, s.stmts.recordDelivery)
 		for _, u := range updates {
 			_, err := stmt.ExecContext(ctx, string(u.Status), u.Attempts, u.LastStatusCode, u.LastError,
 				nanos(u.LastAttemptAt), nanos(u.NextAttemptAt), u.Seq)

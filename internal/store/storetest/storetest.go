@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GroupsAndMeetings", testGroupsAndMeetings},
 		{"SaveIsAtomic", testSaveIsAtomic},
 		{"PurgeEndedGroups", testPurgeEndedGroups},
+		{"BatchConflictsAlone", testBatchConflictsAlone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,7 +335,7 @@ func testGroupsAndMeetings(t *testing.T, s store.Store) {
 	_, err := m.Join(call.Member{Identity: call.Identity{Kind: call.User, ID: "u1"}})
 	must(t, err)
 	adhoc := call.NewAdHoc(owner.TenantID, now)
-	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{m, adhoc}}))
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{m, adhoc}}))
 	if m.Version != 1 || adhoc.Version != 1 {
 		t.Fatalf("versions after create: %d %d", m.Version, adhoc.Version)
 	}
@@ -365,8 +366,8 @@ func testGroupsAndMeetings(t *testing.T, s store.Store) {
 	stale := *got
 	_, err = got.SetMuted(got.Members[0].ParticipantID, true)
 	must(t, err)
-	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{got}}))
-	if err := s.Save(ctx, &store.Changes{Groups: []*call.Group{&stale}}); !errors.Is(err, store.ErrConflict) {
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{got}}))
+	if err := store.Save(ctx, s, &store.Changes{Groups: []*call.Group{&stale}}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("stale group save: %v", err)
 	}
 }
@@ -378,12 +379,12 @@ func testSaveIsAtomic(t *testing.T, s store.Store) {
 	now := time.Now()
 	c, _ := newCall(t, now)
 	g := call.NewAdHoc(owner.TenantID, now)
-	must(t, s.Save(ctx, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{g}}))
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{g}}))
 	stale := *g
-	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{g}}))
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{g}}))
 
 	c.Advance(now.Add(2*time.Second), timing)
-	err := s.Save(ctx, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{&stale}, Notifications: outbox(c, "x")})
+	err := store.Save(ctx, s, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{&stale}, Notifications: outbox(c, "x")})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}
@@ -408,7 +409,7 @@ func testPurgeEndedGroups(t *testing.T, s store.Store) {
 	ended := call.NewAdHoc(owner.TenantID, now)
 	ended.End(now)
 	live := call.NewMeeting(owner.TenantID, "", call.Identity{}, now)
-	must(t, s.Save(ctx, &store.Changes{Groups: []*call.Group{ended, live}}))
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{ended, live}}))
 	_, _, err := s.Purge(ctx, now.Add(time.Hour))
 	must(t, err)
 	if _, err := s.GetGroup(ctx, ended.ID); !errors.Is(err, store.ErrNotFound) {
@@ -419,9 +420,48 @@ func testPurgeEndedGroups(t *testing.T, s store.Store) {
 	}
 }
 
+// testBatchConflictsAlone: in a batch, a Changes that conflicts is refused
+// alone; the ones before and after it are saved, their notifications in
+// batch order.
+func testBatchConflictsAlone(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	a, _ := newCall(t, now)
+	b, _ := newCall(t, now)
+	c, _ := newCall(t, now)
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{a, b, c}}))
+	staleB := *b
+	must(t, save(ctx, s, b, nil))
+
+	batch := []*store.Changes{
+		{Calls: []*call.Call{a}, Notifications: outbox(a, "a")},
+		{Calls: []*call.Call{&staleB}, Notifications: outbox(&staleB, "b")},
+		{Calls: []*call.Call{c}, Notifications: outbox(c, "c")},
+	}
+	errs := s.SaveBatch(ctx, batch)
+	if len(errs) != 3 || errs[0] != nil || !errors.Is(errs[1], store.ErrConflict) || errs[2] != nil {
+		t.Fatalf("errors %v, want nil, ErrConflict, nil", errs)
+	}
+	if a.Version != 2 || staleB.Version != 1 || c.Version != 2 {
+		t.Fatalf("versions %d %d %d, want 2 1 2", a.Version, staleB.Version, c.Version)
+	}
+	if !(batch[0].Notifications[0].Seq < batch[2].Notifications[0].Seq) {
+		t.Fatal("seqs not in batch order")
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	var got string
+	for _, n := range pending {
+		got += string(n.Payload)
+	}
+	if got != "ac" {
+		t.Fatalf("saved notifications %q, want ac", got)
+	}
+}
+
 // save saves one call and its notifications.
 func save(ctx context.Context, s store.Store, c *call.Call, out []store.Notification) error {
-	return s.Save(ctx, &store.Changes{Calls: []*call.Call{c}, Notifications: out})
+	return store.Save(ctx, s, &store.Changes{Calls: []*call.Call{c}, Notifications: out})
 }
 
 func must(t *testing.T, err error) {

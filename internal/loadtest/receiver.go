@@ -1,0 +1,94 @@
+package loadtest
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Receiver is a bot's callback endpoint for load runs: it answers every
+// notification 202 at once and records when each call was established and
+// terminated.
+type Receiver struct {
+	URL    string
+	server *http.Server
+	calls  *tracks
+	count  atomic.Int64
+}
+
+// tracks follows every call a run placed, across its receivers.
+type tracks struct{ m sync.Map }
+
+// track is what happened to one call, as its bot saw it.
+type track struct {
+	established  chan struct{}
+	terminated   chan struct{}
+	estOnce      sync.Once
+	termOnce     sync.Once
+	terminatedAt atomic.Int64 // Unix nanoseconds
+}
+
+func (t *tracks) get(id string) *track {
+	if v, ok := t.m.Load(id); ok {
+		return v.(*track)
+	}
+	v, _ := t.m.LoadOrStore(id, &track{established: make(chan struct{}), terminated: make(chan struct{})})
+	return v.(*track)
+}
+
+func (t *tracks) forget(id string) { t.m.Delete(id) }
+
+// startReceiver listens on loopback and records into calls.
+func startReceiver(calls *tracks) (*Receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{URL: "http://" + ln.Addr().String() + "/api/calls", calls: calls}
+	r.server = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
+	go r.server.Serve(ln)
+	return r, nil
+}
+
+func (r *Receiver) Close() error { return r.server.Close() }
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+	now := time.Now()
+	body, _ := io.ReadAll(req.Body)
+	w.WriteHeader(http.StatusAccepted)
+	r.count.Add(1)
+	var env struct {
+		Value []struct {
+			ResourceURL  string          `json:"resourceUrl"`
+			ResourceData json.RawMessage `json:"resourceData"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return
+	}
+	for _, v := range env.Value {
+		id, ok := strings.CutPrefix(v.ResourceURL, "/communications/calls/")
+		if !ok || strings.Contains(id, "/") {
+			continue // rosters and operations
+		}
+		var data struct {
+			State string `json:"state"`
+		}
+		json.Unmarshal(v.ResourceData, &data)
+		t := r.calls.get(id)
+		switch data.State {
+		case "established":
+			t.estOnce.Do(func() { close(t.established) })
+		case "terminated":
+			t.termOnce.Do(func() {
+				t.terminatedAt.Store(now.UnixNano())
+				close(t.terminated)
+			})
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/callplane/callplane/internal/ids"
+)
+
+// server is a child process under load.
+type server struct {
+	cmd  *exec.Cmd
+	data string
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// stop ends the process and removes its data directory.
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+	if s.data != "" {
+		os.RemoveAll(s.data)
+	}
+}
+
+// startProcess runs a command and returns it with the stdout lines that
+// match each pattern, in order, once all have appeared.
+func startProcess(cmd *exec.Cmd, patterns ...*regexp.Regexp) ([][]string, error) {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make([][]string, len(patterns))
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		io.Copy(io.Discard, stdout)
+	}()
+	deadline := time.After(time.Minute)
+	for missing := len(patterns); missing > 0; {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				return nil, fmt.Errorf("%s exited before it printed what was expected", cmd.Path)
+			}
+			for i, p := range patterns {
+				if m := p.FindStringSubmatch(line); m != nil && found[i] == nil {
+					found[i] = m
+					missing--
+				}
+			}
+		case <-deadline:
+			cmd.Process.Kill()
+			return nil, fmt.Errorf("%s did not start within a minute", cmd.Path)
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return found, nil
+}
+
+// startCallplane runs callplane serve on loopback with a fresh data
+// directory, a callee that answers at once and warnings-only logs, and
+// returns it with an application token got from its token endpoint.
+func startCallplane(bin string) (*server, string, string, error) {
+	data, err := os.MkdirTemp("", "callplane-load-")
+	if err != nil {
+		return nil, "", "", err
+	}
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data, "--answer-delay", "0", "--log-level", "warn")
+	cmd.Env = os.Environ()
+	found, err := startProcess(cmd,
+		regexp.MustCompile(`Graph base URL:\s+(http://\S+)/v1\.0`),
+		regexp.MustCompile(`tenant id:\s+(\S+)`),
+		regexp.MustCompile(`client id:\s+(\S+)`),
+		regexp.MustCompile(`client secret:\s+(\S+)`))
+	if err != nil {
+		os.RemoveAll(data)
+		return nil, "", "", err
+	}
+	s := &server{cmd: cmd, data: data}
+	base, tenant, clientID, secret := found[0][1], found[1][1], found[2][1], found[3][1]
+	token, err := clientCredentials(base, tenant, clientID, secret)
+	if err != nil {
+		s.stop()
+		return nil, "", "", err
+	}
+	return s, base, token, nil
+}
+
+func clientCredentials(base, tenant, clientID, secret string) (string, error) {
+	resp, err := http.PostForm(base+"/"+tenant+"/oauth2/v2.0/token", url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {clientID},
+		"client_secret": {secret},
+		"scope":         {"https://graph.microsoft.com/.default"},
+	})
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint: %s", resp.Status)
+	}
+	return tok.AccessToken, nil
+}
+
+// startNoop runs this program's no-op server as a child process.
+func startNoop() (*server, string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command(self, "noop")
+	found, err := startProcess(cmd, regexp.MustCompile(`listening on (http://\S+)`))
+	if err != nil {
+		return nil, "", err
+	}
+	return &server{cmd: cmd}, found[0][1], nil
+}
+
+// ServeNoop is the baseline: an HTTP server that answers every request at
+// once, the way callplane answers it but doing nothing: 201 with an id for a
+// new call, 204 for a DELETE, 200 otherwise. It prints its address and runs
+// until ctx is done.
+func ServeNoop(ctx context.Context, out io.Writer) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/communications/calls"):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, `{"id":"`+ids.New()+`","state":"establishing"}`)
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})}
+	fmt.Fprintf(out, "listening on http://%s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
