@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -186,4 +187,42 @@ func waitStderr(t *testing.T, p *process, re *regexp.Regexp) string {
 	}
 	t.Fatalf("stderr never matched %s", re)
 	return ""
+}
+
+// TestSimCommands drives the simulator from the command line: create a
+// meeting, add a person, show it, end it.
+func TestSimCommands(t *testing.T) {
+	env := testenv.Start(t)
+	data := []string{"--data", env.DataDir}
+	var m struct {
+		ID       string `json:"id"`
+		JoinInfo struct {
+			JoinMeetingIDMeetingInfo struct {
+				JoinMeetingID string `json:"joinMeetingId"`
+			} `json:"joinMeetingIdMeetingInfo"`
+		} `json:"joinInfo"`
+		Participants []struct {
+			ID string `json:"id"`
+		} `json:"participants"`
+		Ended bool `json:"ended"`
+	}
+	created := output(t, nil, append([]string{"sim", "meeting", "create", "--subject", "Sync", "--person", "alice:Alice"}, data...)...)
+	if err := json.Unmarshal([]byte(created), &m); err != nil || m.ID == "" || m.JoinInfo.JoinMeetingIDMeetingInfo.JoinMeetingID == "" || len(m.Participants) != 1 {
+		t.Fatalf("meeting create printed %s (%v)", created, err)
+	}
+	output(t, nil, append([]string{"sim", "person", "add", m.ID, "--id", "bob", "--name", "Bob"}, data...)...)
+	output(t, nil, append([]string{"sim", "person", "mute", m.ID, m.Participants[0].ID}, data...)...)
+	shown := output(t, nil, append([]string{"sim", "meeting", "show", m.ID}, data...)...)
+	json.Unmarshal([]byte(shown), &m)
+	if len(m.Participants) != 2 || !strings.Contains(shown, `"isMuted":true`) {
+		t.Fatalf("meeting show printed %s", shown)
+	}
+	output(t, nil, append([]string{"sim", "meeting", "end", m.ID}, data...)...)
+	json.Unmarshal([]byte(output(t, nil, append([]string{"sim", "meeting", "show", m.ID}, data...)...)), &m)
+	if !m.Ended {
+		t.Fatal("meeting not ended")
+	}
+	if out, err := exec.Command(binary, append([]string{"sim", "meeting", "show", "no-such-meeting"}, data...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), "404") {
+		t.Fatalf("unknown meeting: %v %s", err, out)
+	}
 }
