@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/callplane/callplane/internal/loadtest"
 )
@@ -42,6 +43,8 @@ func main() {
 	scale := flag.String("scale", "1000,10000,100000", "live-call counts for the memory and latency-at-scale runs")
 	flag.IntVar(&cfg.Sample, "sample", cfg.Sample, "DELETEs measured at each scale point")
 	flag.Float64Var(&cfg.SampleRate, "sample-rate", cfg.SampleRate, "DELETEs per second at each scale point")
+	flag.StringVar(&cfg.Profile, "profile", "", "write a CPU profile of callplane during the DELETE-alone run to this file")
+	flag.DurationVar(&cfg.ProfileFor, "profile-for", 5*time.Second, "how long to profile (keep it under the DELETE run's length)")
 	skip := flag.String("skip", "", "comma-separated phases to leave out: baseline, cycle, open, scale (to profile one)")
 	flag.Parse()
 	cfg.Skip = map[string]bool{}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -43,6 +46,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Loose, "loose", false, "let requests without a token act as the dev application (never in production)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +76,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *pprofAddr != "" {
+		ln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer ln.Close()
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		fmt.Fprintf(stdout, "  profiler:        http://%s/debug/pprof/\n", ln.Addr())
+		go http.Serve(ln, mux)
 	}
 	srv, err := server.Start(cfg)
 	if err != nil {

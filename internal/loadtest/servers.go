@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,8 @@ import (
 type server struct {
 	cmd  *exec.Cmd
 	data string
+	// pprof is the base URL of its profiler, when it runs one.
+	pprof string
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
@@ -91,23 +94,33 @@ func startProcess(cmd *exec.Cmd, patterns ...*regexp.Regexp) ([][]string, error)
 // startCallplane runs callplane serve on loopback with a fresh data
 // directory, a callee that answers at once and warnings-only logs, and
 // returns it with an application token got from its token endpoint.
-func startCallplane(bin string) (*server, string, string, error) {
+func startCallplane(bin string, profiler bool) (*server, string, string, error) {
 	data, err := os.MkdirTemp("", "callplane-load-")
 	if err != nil {
 		return nil, "", "", err
 	}
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data, "--answer-delay", "0", "--log-level", "warn")
-	cmd.Env = os.Environ()
-	found, err := startProcess(cmd,
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--answer-delay", "0", "--log-level", "warn"}
+	patterns := []*regexp.Regexp{
 		regexp.MustCompile(`Graph base URL:\s+(http://\S+)/v1\.0`),
 		regexp.MustCompile(`tenant id:\s+(\S+)`),
 		regexp.MustCompile(`client id:\s+(\S+)`),
-		regexp.MustCompile(`client secret:\s+(\S+)`))
+		regexp.MustCompile(`client secret:\s+(\S+)`),
+	}
+	if profiler {
+		args = append(args, "--pprof", "127.0.0.1:0")
+		patterns = append(patterns, regexp.MustCompile(`profiler:\s+(http://\S+)/debug/pprof/`))
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = os.Environ()
+	found, err := startProcess(cmd, patterns...)
 	if err != nil {
 		os.RemoveAll(data)
 		return nil, "", "", err
 	}
 	s := &server{cmd: cmd, data: data}
+	if profiler {
+		s.pprof = found[4][1]
+	}
 	base, tenant, clientID, secret := found[0][1], found[1][1], found[2][1], found[3][1]
 	token, err := clientCredentials(base, tenant, clientID, secret)
 	if err != nil {
@@ -135,6 +148,28 @@ func clientCredentials(base, tenant, clientID, secret string) (string, error) {
 		return "", fmt.Errorf("token endpoint: %s", resp.Status)
 	}
 	return tok.AccessToken, nil
+}
+
+// profile records the server's CPU for the given time into file, in the
+// background; the returned channel says when it is written.
+func (s *server) profile(file string, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.pprof, int(d.Seconds())))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(file)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		done <- errors.Join(err, f.Close())
+	}()
+	return done
 }
 
 // startNoop runs this program's no-op server as a child process.

@@ -25,6 +25,10 @@ type Config struct {
 	Scale      []int
 	Sample     int
 	SampleRate float64
+	// Profile, when set, is a file for a CPU profile of callplane during the
+	// DELETE-alone run (its first ProfileFor).
+	Profile    string
+	ProfileFor time.Duration
 	// Skip names phases not to run ("baseline", "cycle", "open", "scale"),
 	// for profiling one of them.
 	Skip map[string]bool
@@ -115,7 +119,7 @@ func runBaseline(cfg Config, rep *Report) error {
 // runThroughput measures callplane's full cycles, DELETE alone, and DELETE
 // at half its saturation rate.
 func runThroughput(cfg Config, rep *Report) error {
-	cp, cpURL, token, err := startCallplane(cfg.Bin)
+	cp, cpURL, token, err := startCallplane(cfg.Bin, cfg.Profile != "")
 	if err != nil {
 		return err
 	}
@@ -140,8 +144,18 @@ func runThroughput(cfg Config, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
+	var profiled <-chan error
+	if cfg.Profile != "" {
+		profiled = cp.profile(cfg.Profile, cfg.ProfileFor)
+	}
 	if rep.Delete, err = t.measure(func() (Run, error) { return t.deleteRun(ids, cfg.Concurrency, 0, true) }); err != nil {
 		return fmt.Errorf("delete: %w", err)
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		cfg.logf("callplane: CPU profile of the DELETE run in %s", cfg.Profile)
 	}
 	cfg.logf("callplane: DELETE %.0f/s", rep.Delete.Rate())
 	if cfg.Skip["open"] {
@@ -162,7 +176,7 @@ func runThroughput(cfg Config, rep *Report) error {
 // runScale fills a fresh callplane to each number of live calls, and reads
 // its memory and DELETE latency at each.
 func runScale(cfg Config, rep *Report) error {
-	cp, cpURL, token, err := startCallplane(cfg.Bin)
+	cp, cpURL, token, err := startCallplane(cfg.Bin, false)
 	if err != nil {
 		return err
 	}

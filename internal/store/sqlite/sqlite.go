@@ -101,6 +101,13 @@ func Open(path string) (*Store, error) {
 }
 
 // schema is applied in order; PRAGMA user_version counts the steps applied.
+//
+// Every index costs page writes on every change, so only indexes that
+// queries need while serving are kept: calls by id, ended calls for the
+// purge, pending notifications, notifications by call. Deadlines are read by
+// a scan once, at start; notifications by callback URI by a scan from the
+// newest. Seqs are rowids without AUTOINCREMENT: still increasing, and
+// without a write to sqlite_sequence per insert.
 var schema = []string{
 	`CREATE TABLE calls (
 		id        TEXT PRIMARY KEY,
@@ -112,10 +119,9 @@ var schema = []string{
 		ended_at  INTEGER,
 		data      BLOB NOT NULL
 	);
-	CREATE INDEX calls_deadline ON calls(deadline) WHERE deadline IS NOT NULL;
 	CREATE INDEX calls_ended ON calls(ended_at) WHERE ended_at IS NOT NULL;
 	CREATE TABLE notifications (
-		seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+		seq              INTEGER PRIMARY KEY,
 		message_id       TEXT NOT NULL,
 		call_id          TEXT NOT NULL,
 		tenant_id        TEXT NOT NULL,
@@ -133,8 +139,7 @@ var schema = []string{
 		next_attempt_at  INTEGER
 	);
 	CREATE INDEX notifications_pending ON notifications(seq) WHERE status = 'pending';
-	CREATE INDEX notifications_call ON notifications(call_id, seq);
-	CREATE INDEX notifications_callback ON notifications(callback_uri, seq);`,
+	CREATE INDEX notifications_call ON notifications(call_id, seq);`,
 	`CREATE TABLE groups (
 		id              TEXT PRIMARY KEY,
 		tenant_id       TEXT NOT NULL,
