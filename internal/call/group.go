@@ -234,3 +234,11 @@ type MeetingKey struct {
 	JoinMeetingID string
 	Token         string
 }
+
+// Clone returns a deep copy of the group call.
+func (g *Group) Clone() *Group {
+	d := *g
+	d.Meeting = clonePtr(g.Meeting)
+	d.Members = slices.Clone(g.Members)
+	return &d
+}

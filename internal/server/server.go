@@ -24,6 +24,7 @@ import (
 	"github.com/callplane/callplane/internal/delivery"
 	"github.com/callplane/callplane/internal/httpapi"
 	"github.com/callplane/callplane/internal/store"
+	"github.com/callplane/callplane/internal/store/cache"
 	"github.com/callplane/callplane/internal/store/sqlite"
 )
 
@@ -139,7 +140,7 @@ type Server struct {
 	log      *slog.Logger
 	identity *Identity
 	tokens   *auth.TokenService
-	store    *sqlite.Store
+	store    store.Store
 	delivery *delivery.Dispatcher
 	calls    *control.Service
 
@@ -168,10 +169,11 @@ func Start(cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(filepath.Join(cfg.DataDir, databaseFile))
+	db, err := sqlite.Open(filepath.Join(cfg.DataDir, databaseFile))
 	if err != nil {
 		return nil, err
 	}
+	st := cache.New(db) // this process owns the database: live calls can stay in memory
 	defer func() {
 		if err != nil {
 			st.Close()

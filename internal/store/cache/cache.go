@@ -1,0 +1,124 @@
+// Package cache keeps the live calls and groups of a store in memory, in
+// front of it: a command reads the call it changes from memory instead of
+// the database, which spares a query and a decoding on every request.
+//
+// It is for a single callplane over its own database. Where several
+// processes share a database (PostgreSQL, later), another process's writes
+// would not be seen, and the cache must not be used.
+package cache
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/store"
+)
+
+// Store is a store.Store that serves live calls and groups from memory.
+type Store struct {
+	store.Store
+	mu     sync.RWMutex
+	calls  map[string]*call.Call
+	groups map[string]*call.Group
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New caches in front of next.
+func New(next store.Store) *Store {
+	return &Store{Store: next, calls: make(map[string]*call.Call), groups: make(map[string]*call.Group)}
+}
+
+// GetCall returns a copy of the call, from memory if it is there.
+func (s *Store) GetCall(ctx context.Context, id string) (*call.Call, error) {
+	s.mu.RLock()
+	c, ok := s.calls[id]
+	s.mu.RUnlock()
+	if ok {
+		return c.Clone(), nil
+	}
+	c, err := s.Store.GetCall(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.keepCall(c.Clone())
+	return c, nil
+}
+
+// GetGroup returns a copy of the group call, from memory if it is there.
+func (s *Store) GetGroup(ctx context.Context, id string) (*call.Group, error) {
+	s.mu.RLock()
+	g, ok := s.groups[id]
+	s.mu.RUnlock()
+	if ok {
+		return g.Clone(), nil
+	}
+	g, err := s.Store.GetGroup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.keepGroup(g.Clone())
+	return g, nil
+}
+
+// keepCall caches a live call, unless a newer version is cached already:
+// a read that raced with a save must not put an old version back.
+func (s *Store) keepCall(c *call.Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.calls[c.ID]; ok && cur.Version >= c.Version {
+		return
+	}
+	if c.State == call.Terminated {
+		delete(s.calls, c.ID) // ended calls are rarely read again
+		return
+	}
+	s.calls[c.ID] = c
+}
+
+func (s *Store) keepGroup(g *call.Group) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.groups[g.ID]; ok && cur.Version >= g.Version {
+		return
+	}
+	if g.Ended {
+		delete(s.groups, g.ID)
+		return
+	}
+	s.groups[g.ID] = g
+}
+
+// SaveBatch saves through the store and caches what it saved. A Changes
+// that conflicted drops its calls and groups from the cache, so the retry
+// reads them from the database.
+func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
+	errs := s.Store.SaveBatch(ctx, batch)
+	for i, ch := range batch {
+		switch {
+		case errs[i] == nil:
+			for _, c := range ch.Calls {
+				s.keepCall(c.Clone())
+			}
+			for _, g := range ch.Groups {
+				s.keepGroup(g.Clone())
+			}
+		case errors.Is(errs[i], store.ErrConflict):
+			s.forget(ch)
+		}
+	}
+	return errs
+}
+
+func (s *Store) forget(ch *store.Changes) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range ch.Calls {
+		delete(s.calls, c.ID)
+	}
+	for _, g := range ch.Groups {
+		delete(s.groups, g.ID)
+	}
+}
