@@ -10,9 +10,11 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -73,12 +75,18 @@ var DefaultConfig = Config{
 	MaxRedirects:       5,
 }
 
-// The headers of the real service's callbacks.
+// The headers of the real service's callbacks. The chain and message id
+// headers are spelled as the real service spells them, which is not Go's
+// canonical form; HTTP header names are case-insensitive either way.
 const (
-	userAgent        = "Microsoft-Skype/3.0,(Calling/1.0)"
 	headerChainID    = "X-Microsoft-Skype-Chain-ID"
 	headerMessageID  = "X-Microsoft-Skype-Message-ID"
 	headerScenarioID = "Scenario-Id"
+)
+
+var (
+	jsonContent    = []string{"application/json"}
+	userAgentValue = []string{"Microsoft-Skype/3.0,(Calling/1.0)"}
 )
 
 // Dispatcher delivers notifications.
@@ -380,17 +388,20 @@ func (d *Dispatcher) post(n store.Notification) (int, error) {
 	defer cancel()
 	target := n.CallbackURI
 	for hop := 0; ; hop++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(string(n.Payload)))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(n.Payload))
 		if err != nil {
 			return 0, err
 		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", userAgent)
-		req.Header.Set(headerChainID, n.ChainID)
-		req.Header.Set(headerMessageID, n.MessageID)
-		req.Header.Set(headerScenarioID, n.ScenarioID)
+		// Keys already in canonical form: no canonicalising per request.
+		req.Header = http.Header{
+			"Authorization":  {"Bearer " + token},
+			"Content-Type":   jsonContent,
+			"Accept":         jsonContent,
+			"User-Agent":     userAgentValue,
+			headerChainID:    {n.ChainID},
+			headerMessageID:  {n.MessageID},
+			headerScenarioID: {n.ScenarioID},
+		}
 		resp, err := d.client.Do(req)
 		if err != nil {
 			return 0, errors.Unwrap(err) // the url.Error's cause; the URL is known
@@ -418,14 +429,10 @@ type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
 
-// drain reads a little of the body so the connection can be reused.
+// drain reads (a bounded amount of) the body so the connection can be
+// reused.
 func drain(resp *http.Response) {
-	buf := make([]byte, 4096)
-	for i := 0; i < 16; i++ {
-		if _, err := resp.Body.Read(buf); err != nil {
-			break
-		}
-	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 }
 

@@ -95,13 +95,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if clientRequestID == "" {
 		clientRequestID = requestID
 	}
+	// Canonical keys, set directly: every request pays for this.
 	h := w.Header()
-	h.Set("request-id", requestID)
-	h.Set("client-request-id", clientRequestID)
-	h.Set("x-ms-ags-diagnostic", `{"ServerInfo":{"DataCenter":"callplane","Slice":"E","Ring":"0","ScaleUnit":"0","RoleInstance":"callplane","ADSiteName":"local"}}`)
-	h.Set("Cache-Control", "private")
+	h["Request-Id"] = []string{requestID}
+	h["Client-Request-Id"] = []string{clientRequestID}
+	h["X-Ms-Ags-Diagnostic"] = agsDiagnostic
+	h["Cache-Control"] = cachePrivate
 	if r.TLS != nil {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		h["Strict-Transport-Security"] = hsts
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -112,12 +113,22 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusInternalServerError, "generalException", "An internal server error occurred.")
 		}
 	}()
+	if !a.log.Enabled(r.Context(), slog.LevelDebug) {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	a.mux.ServeHTTP(sw, r)
 	a.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 		"duration", time.Since(start), "request-id", requestID)
 }
+
+var (
+	agsDiagnostic = []string{`{"ServerInfo":{"DataCenter":"callplane","Slice":"E","Ring":"0","ScaleUnit":"0","RoleInstance":"callplane","ADSiteName":"local"}}`}
+	cachePrivate  = []string{"private"}
+	hsts          = []string{"max-age=31536000"}
+)
 
 type statusWriter struct {
 	http.ResponseWriter
