@@ -23,7 +23,7 @@ func request() Request {
 	}
 }
 
-func place(t *testing.T) *Call {
+func place(t testing.TB) *Call {
 	t.Helper()
 	c, _, err := Place(request(), t0, timing)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
@@ -44,6 +45,9 @@ type Service struct {
 	now      func() time.Time
 	timers   *timers
 	commits  chan pendingCommit
+	// running counts commands under way: the committer waits for more units
+	// only while some are.
+	running atomic.Int64
 }
 
 // New returns a service over st that hands saved notifications to n. Its

@@ -46,7 +46,7 @@ func (s *Store) prepare() error {
 		{s.write, &s.stmts.updateCall, `UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?
 			WHERE id = ? AND version = ?`},
 		{s.write, &s.stmts.insertNotification, `INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id,
-			scenario_id, callback_uri, payload, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`},
+			scenario_id, callback_uri, payload, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{s.write, &s.stmts.recordDelivery, `UPDATE notifications SET status = ?, attempts = ?, last_status_code = ?,
 			last_error = ?, last_attempt_at = ?, next_attempt_at = ? WHERE seq = ?`},
 		{s.read, &s.stmts.getCall, `SELECT data, version FROM calls WHERE id = ?`},
@@ -72,6 +72,11 @@ func Open(path string) (*Store, error) {
 		"synchronous(NORMAL)",
 		"busy_timeout(10000)",
 		"foreign_keys(1)",
+		// A bigger page cache: the live calls' pages stay in memory.
+		"cache_size(-32768)",
+		// Checkpoint less often: a page changed many times between two
+		// checkpoints is copied to the database once.
+		"wal_autocheckpoint(8192)",
 	}}
 	dsn := "file:" + path + "?" + pragmas.Encode()
 	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
@@ -214,6 +219,11 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 	for i, ch := range batch {
 		encoded[i], errs[i] = encode(ch)
 	}
+	if len(batch) == 1 && errs[0] == nil {
+		// One Changes: the transaction is its savepoint.
+		err := s.inTx(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, batch[0], encoded[0]) })
+		return s.settle(batch, errs, err)
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, ch := range batch {
 			if errs[i] != nil {
@@ -236,10 +246,16 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 		}
 		return nil
 	})
+	return s.settle(batch, errs, err)
+}
+
+// settle completes a batch: the transaction's error (if any) is every
+// Changes' error; each saved Changes moves its versions on.
+func (s *Store) settle(batch []*store.Changes, errs []error, txErr error) []error {
 	for i, ch := range batch {
 		switch {
-		case err != nil:
-			errs[i] = err
+		case txErr != nil && (errs[i] == nil || len(batch) == 1):
+			errs[i] = txErr
 		case errs[i] == nil:
 			for _, c := range ch.Calls {
 				c.Version++
@@ -347,10 +363,14 @@ func (s *Store) insertNotifications(ctx context.Context, tx *sql.Tx, out []store
 		if n.Status == "" {
 			n.Status = store.Pending
 		}
-		err := insert.QueryRowContext(ctx,
+		res, err := insert.ExecContext(ctx,
 			n.MessageID, n.CallID, n.Owner.TenantID, n.Owner.AppID, n.ChainID, n.ScenarioID,
-			n.CallbackURI, n.Payload, n.CreatedAt.UnixNano(), string(n.Status)).Scan(&n.Seq)
+			n.CallbackURI, n.Payload, n.CreatedAt.UnixNano(), string(n.Status))
 		if err != nil {
+			return err
+		}
+		// seq is the rowid: the id of the row just inserted.
+		if n.Seq, err = res.LastInsertId(); err != nil {
 			return err
 		}
 	}
