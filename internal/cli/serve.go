@@ -86,6 +86,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
 		fmt.Fprintf(stdout, "  profiler:        http://%s/debug/pprof/\n", ln.Addr())
 		go http.Serve(ln, mux)
 	}

@@ -441,7 +441,7 @@ func drain(resp *http.Response) {
 // again, with the same message id.
 func (d *Dispatcher) flushLoop() {
 	defer close(d.flushed)
-	const maxBatch = 512
+	const maxBatch = 64
 	batch := make([]store.DeliveryUpdate, 0, maxBatch)
 	for u := range d.updates {
 		batch = append(batch[:0], u)

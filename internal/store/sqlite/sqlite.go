@@ -23,9 +23,12 @@ import (
 
 // Store is a store.Store on a SQLite database file.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
-	stmts statements
+	write      *sql.DB
+	read       *sql.DB
+	checkpoint *sql.DB
+	stmts      statements
+	stop       chan struct{}
+	stopped    chan struct{}
 }
 
 // statements are the hot paths' statements, prepared once rather than
@@ -74,12 +77,12 @@ func Open(path string) (*Store, error) {
 		"foreign_keys(1)",
 		// A bigger page cache: the live calls' pages stay in memory.
 		"cache_size(-32768)",
-		// Checkpoint less often: a page changed many times between two
-		// checkpoints is copied to the database once.
-		"wal_autocheckpoint(8192)",
 	}}
 	dsn := "file:" + path + "?" + pragmas.Encode()
-	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	// The writer never checkpoints: a checkpoint copies the WAL into the
+	// database and would stall every commit behind it. The checkpointer
+	// does it in the background, beside the writer.
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate&"+url.Values{"_pragma": {"wal_autocheckpoint(0)"}}.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -97,12 +100,44 @@ func Open(path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
-	s := &Store{write: write, read: read}
+	checkpoint, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	checkpoint.SetMaxOpenConns(1)
+	s := &Store{write: write, read: read, checkpoint: checkpoint, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.prepare(); err != nil {
+		close(s.stop)
 		s.Close()
 		return nil, err
 	}
+	go s.checkpointLoop()
 	return s, nil
+}
+
+// checkpointEvery is how often the checkpointer copies the WAL into the
+// database. Between two checkpoints the WAL holds a few thousand pages at
+// most under load.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointLoop checkpoints the WAL in the background (PASSIVE: it never
+// waits for, nor blocks, the writer or readers). Once a checkpoint has
+// copied everything, the writer starts the WAL from its beginning again, so
+// the file stays small.
+func (s *Store) checkpointLoop() {
+	defer close(s.stopped)
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			s.checkpoint.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // schema is applied in order; PRAGMA user_version counts the steps applied.
@@ -186,15 +221,23 @@ func migrate(db *sql.DB) error {
 	return nil
 }
 
-// Close closes the statements and both connection pools.
+// Close stops the checkpointer and closes the statements and the
+// connection pools. The last checkpoint is SQLite's own, when the writer's
+// connection closes.
 func (s *Store) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+		<-s.stopped
+	}
 	var errs []error
 	for _, stmt := range []*sql.Stmt{s.stmts.insertCall, s.stmts.updateCall, s.stmts.insertNotification, s.stmts.recordDelivery, s.stmts.getCall} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
 	}
-	return errors.Join(append(errs, s.read.Close(), s.write.Close())...)
+	return errors.Join(append(errs, s.checkpoint.Close(), s.read.Close(), s.write.Close())...)
 }
 
 // nanos stores a time as Unix nanoseconds; the zero time is NULL.
