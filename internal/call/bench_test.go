@@ -8,11 +8,10 @@ import (
 // BenchmarkHangUpTransition is the domain's share of a DELETE: a hang-up
 // and the teardown that follows it, on an established call.
 func BenchmarkHangUpTransition(b *testing.B) {
-	base := place(b)
-	base.Advance(t0.Add(time.Second), timing)
 	calls := make([]*Call, b.N)
 	for i := range calls {
-		calls[i] = base.Clone()
+		calls[i] = place(b)
+		calls[i].Advance(t0.Add(time.Second), timing)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

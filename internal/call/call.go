@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/callplane/callplane/internal/ids"
@@ -396,29 +395,3 @@ func (c *Call) IsGroup() bool { return c.Kind == AdHocGroup || c.Kind == Meeting
 // FailJoin makes the join fail with reason when it would be answered: what
 // a bot sees when it joins a meeting that does not exist.
 func (c *Call) FailJoin(reason Result) { c.JoinError = &reason }
-
-// Clone returns a deep copy of the call: changing either leaves the other
-// as it was.
-func (c *Call) Clone() *Call {
-	d := *c
-	d.Result = clonePtr(c.Result)
-	d.EndResult = clonePtr(c.EndResult)
-	d.JoinError = clonePtr(c.JoinError)
-	d.Join = clonePtr(c.Join)
-	d.Targets = slices.Clone(c.Targets)
-	d.Modalities = slices.Clone(c.Modalities)
-	d.Operations = slices.Clone(c.Operations)
-	for i := range d.Operations {
-		d.Operations[i].Result = clonePtr(d.Operations[i].Result)
-		d.Operations[i].Invitees = slices.Clone(d.Operations[i].Invitees)
-	}
-	return &d
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}

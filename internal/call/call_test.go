@@ -214,22 +214,3 @@ func TestVisibility(t *testing.T) {
 		}
 	}
 }
-
-// TestCloneIsDeep: a clone shares nothing a transition changes in place.
-func TestCloneIsDeep(t *testing.T) {
-	c := place(t)
-	c.Advance(t0.Add(time.Second), timing)
-	op, _ := NewOperation(InviteParticipants, "x", t0.Add(time.Hour))
-	op.Invitees = []Participant{{ParticipantID: "p"}}
-	c.AddOperation(op)
-	d := c.Clone()
-	if !reflect.DeepEqual(c, d) {
-		t.Fatal("clone differs")
-	}
-	d.Advance(t0.Add(2*time.Hour), timing)
-	d.Targets[0].Identity.ID = "changed"
-	d.Operations[0].Invitees[0].ParticipantID = "changed"
-	if c.Operations[0].Status != Running || c.Targets[0].Identity.ID == "changed" || c.Operations[0].Invitees[0].ParticipantID == "changed" {
-		t.Fatalf("changing the clone changed the original: %+v", c.Operations[0])
-	}
-}

@@ -242,3 +242,11 @@ func (g *Group) Clone() *Group {
 	d.Members = slices.Clone(g.Members)
 	return &d
 }
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
