@@ -189,7 +189,12 @@ func TestFailedDeliveryInspectable(t *testing.T) {
 		t.Fatalf("after the failed one: %v", states(got))
 	}
 
+	// Outcomes are recorded in the background: wait for the failure's.
 	failed := adminDeliveries(t, env, "?call="+c.ID+"&status=failed")
+	for deadline := time.Now().Add(wait); len(failed) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
+		failed = adminDeliveries(t, env, "?call="+c.ID+"&status=failed")
+	}
 	if len(failed) != 1 || failed[0].State != "terminating" || failed[0].Attempts < 2 ||
 		failed[0].LastStatusCode != 500 || !strings.Contains(failed[0].LastError, "500") {
 		t.Fatalf("failed deliveries: %+v", failed)
@@ -197,6 +202,7 @@ func TestFailedDeliveryInspectable(t *testing.T) {
 	if !strings.Contains(string(failed[0].Payload), `"terminating"`) {
 		t.Fatalf("payload not shown: %s", failed[0].Payload)
 	}
+	waitDelivered(t, env, c.ID, 4)
 	byCallback := adminDeliveries(t, env, "?callback="+bot.URL)
 	if len(byCallback) != 4 {
 		t.Fatalf("by callback URI: %d deliveries, want 4", len(byCallback))
