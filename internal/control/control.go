@@ -45,6 +45,8 @@ type Service struct {
 	now      func() time.Time
 	timers   *timers
 	commits  chan pendingCommit
+	stop     chan struct{}
+	stopped  chan struct{}
 	// running counts commands under way: the committer waits for more units
 	// only while some are.
 	running atomic.Int64
@@ -53,13 +55,28 @@ type Service struct {
 // New returns a service over st that hands saved notifications to n. Its
 // committer runs until Close.
 func New(st store.Store, n Notifier, cfg Config, log *slog.Logger) *Service {
-	s := &Service{store: st, notifier: n, cfg: cfg, log: log, now: time.Now, timers: newTimers(), commits: make(chan pendingCommit, maxBatch)}
+	s := &Service{
+		store:    st,
+		notifier: n,
+		cfg:      cfg,
+		log:      log,
+		now:      time.Now,
+		timers:   newTimers(),
+		// Unbuffered: a unit is handed over only when the committer takes
+		// it, so every unit handed over is answered.
+		commits: make(chan pendingCommit),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
 	go s.commitLoop()
 	return s
 }
 
-// Close stops the committer, once no command is running.
-func (s *Service) Close() { close(s.commits) }
+// Close stops the committer. Commands after it fail with ErrClosed.
+func (s *Service) Close() {
+	close(s.stop)
+	<-s.stopped
+}
 
 // PermissionError is a command the application lacks the permission for.
 type PermissionError struct{ Msg string }
@@ -233,7 +250,7 @@ func (s *Service) advance(ctx context.Context, id string) {
 		return u.announce(c, events)
 	})
 	switch {
-	case errors.Is(err, call.ErrNotFound), ctx.Err() != nil:
+	case errors.Is(err, call.ErrNotFound), errors.Is(err, ErrClosed), ctx.Err() != nil:
 	case err != nil:
 		s.log.Error("advance call", "call", id, "err", err)
 		// Try again shortly rather than leave the call stuck.

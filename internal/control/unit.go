@@ -66,9 +66,14 @@ func (s *Service) commit(ctx context.Context, ch *store.Changes) error {
 	case s.commits <- pendingCommit{ch: ch, done: done}:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-s.stop:
+		return ErrClosed
 	}
-	return <-done
+	return <-done // the committer answers every unit it took
 }
+
+// ErrClosed is a command that came after the service was closed.
+var ErrClosed = errors.New("control: service closed")
 
 type pendingCommit struct {
 	ch   *store.Changes
@@ -92,20 +97,24 @@ const linger = 300 * time.Microsecond
 // order of their sequence numbers: one call's notifications never overtake
 // each other.
 func (s *Service) commitLoop() {
+	defer close(s.stopped)
 	batch := make([]pendingCommit, 0, maxBatch)
 	changes := make([]*store.Changes, 0, maxBatch)
 	timer := time.NewTimer(linger)
 	timer.Stop()
-	for p := range s.commits {
+	for {
+		var p pendingCommit
+		select {
+		case p = <-s.commits:
+		case <-s.stop:
+			return
+		}
 		batch = append(batch[:0], p)
 		lingering := false
 	gather:
 		for len(batch) < maxBatch {
 			select {
-			case p, ok := <-s.commits:
-				if !ok {
-					break gather
-				}
+			case p := <-s.commits:
 				batch = append(batch, p)
 				continue
 			default:
@@ -118,11 +127,8 @@ func (s *Service) commitLoop() {
 			lingering = true
 			timer.Reset(linger)
 			select {
-			case p, ok := <-s.commits:
+			case p := <-s.commits:
 				timer.Stop()
-				if !ok {
-					break gather
-				}
 				batch = append(batch, p)
 			case <-timer.C:
 				break gather
