@@ -43,7 +43,7 @@ var DefaultConfig = Config{
 	Cycles:      5000,
 	OpenLoop:    10 * time.Second,
 	Scale:       []int{1000, 10000, 100000},
-	Sample:      2000,
+	Sample:      5000,
 	SampleRate:  500,
 }
 
