@@ -79,10 +79,12 @@ func Open(path string) (*Store, error) {
 		"cache_size(-32768)",
 	}}
 	dsn := "file:" + path + "?" + pragmas.Encode()
-	// The writer never checkpoints: a checkpoint copies the WAL into the
-	// database and would stall every commit behind it. The checkpointer
-	// does it in the background, beside the writer.
-	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate&"+url.Values{"_pragma": {"wal_autocheckpoint(0)"}}.Encode())
+	// Checkpoints copy the WAL into the database. The checkpointer does
+	// that in the background, beside the writer, so that the commit that
+	// reaches the autocheckpoint threshold finds little left to copy: its
+	// checkpoint is quick, and it is what lets the WAL start over (a
+	// background checkpoint under a steady stream of commits never can).
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate&"+url.Values{"_pragma": {"wal_autocheckpoint(4096)"}}.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +124,8 @@ func Open(path string) (*Store, error) {
 // most under load.
 const checkpointEvery = 100 * time.Millisecond
 
-// checkpointLoop checkpoints the WAL in the background (PASSIVE: it never
-// waits for, nor blocks, the writer or readers). Once a checkpoint has
-// copied everything, the writer starts the WAL from its beginning again, so
-// the file stays small.
+// checkpointLoop checkpoints the WAL in the background, PASSIVE: it never
+// waits for, nor blocks, the writer; it copies what it can.
 func (s *Store) checkpointLoop() {
 	defer close(s.stopped)
 	tick := time.NewTicker(checkpointEvery)
