@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/callplane/callplane/internal/ids"
@@ -43,6 +44,9 @@ func (s *server) stop() {
 	if s.data != "" {
 		os.RemoveAll(s.data)
 	}
+	// Flush what the run left in the page cache, so that its write-back
+	// does not land in the next phase's measurements.
+	syscall.Sync()
 }
 
 // startProcess runs a command and returns it with the stdout lines that
