@@ -29,7 +29,8 @@ func newCall(b *testing.B, now time.Time) *call.Call {
 var payload = make([]byte, 420)
 
 // BenchmarkSaveHangUp is the store's share of a DELETE: one call saved
-// terminated with its two notifications, in a store holding 10,000 calls.
+// terminated with its two notifications, in a store holding at least
+// 10,000 calls.
 // batch sets how many such changes share one commit.
 func BenchmarkSaveHangUp(b *testing.B) {
 	for _, batch := range []int{1, 16} {
@@ -41,7 +42,7 @@ func BenchmarkSaveHangUp(b *testing.B) {
 			defer st.Close()
 			ctx := context.Background()
 			now := time.Now()
-			calls := make([]*call.Call, 10000)
+			calls := make([]*call.Call, max(10000, b.N))
 			for i := range calls {
 				calls[i] = newCall(b, now)
 				if err := store.Save(ctx, st, &store.Changes{Calls: []*call.Call{calls[i]}}); err != nil {

@@ -512,27 +512,43 @@ func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
 	return out, rows.Err()
 }
 
+// purgeChunk bounds the rows one purge transaction deletes: the writer is
+// shared, and a purge must not hold it long.
+const purgeChunk = 1000
+
+// Purge deletes in chunks, each its own short transaction. Notifications
+// are found by seq, which grows with created_at: the oldest rows come
+// first, and the search stops at the first one to keep instead of reading
+// the whole table (which stalled every commit behind it once a minute).
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (calls, notifications int64, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE ended_at < ?`, cutoff.UnixNano())
-		if err != nil {
-			return err
+	at := cutoff.UnixNano()
+	chunks := []struct {
+		query string
+		count *int64
+	}{
+		{`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ended_at < ? LIMIT ?)`, &calls},
+		{`DELETE FROM groups WHERE rowid IN (SELECT rowid FROM groups WHERE ended_at < ? LIMIT ?)`, new(int64)},
+		{`DELETE FROM notifications WHERE seq IN (SELECT seq FROM notifications
+			WHERE seq < coalesce((SELECT seq FROM notifications WHERE created_at >= ?1 ORDER BY seq LIMIT 1), 1 << 62)
+			AND status != 'pending' ORDER BY seq LIMIT ?2)`, &notifications},
+	}
+	for _, c := range chunks {
+		for {
+			res, err := s.write.ExecContext(ctx, c.query, at, purgeChunk)
+			if err != nil {
+				return calls, notifications, err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return calls, notifications, err
+			}
+			*c.count += n
+			if n < purgeChunk {
+				break
+			}
 		}
-		if calls, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE ended_at < ?`, cutoff.UnixNano()); err != nil {
-			return err
-		}
-		res, err = tx.ExecContext(ctx,
-			`DELETE FROM notifications WHERE created_at < ? AND status != 'pending'`, cutoff.UnixNano())
-		if err != nil {
-			return err
-		}
-		notifications, err = res.RowsAffected()
-		return err
-	})
-	return calls, notifications, err
+	}
+	return calls, notifications, nil
 }
 
 const notificationColumns = `seq, message_id, call_id, tenant_id, app_id, chain_id, scenario_id,
