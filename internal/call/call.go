@@ -1,7 +1,11 @@
 // Package call is the call domain: what a call is, which states it moves
-// through and what each move announces. It knows nothing of HTTP, JSON or SQL:
+// through and what each move announces. It knows nothing of HTTP or SQL:
 // callers hand it the time and persist what it returns, so every rule here can
 // be tested with plain values.
+//
+// Stores keep these types as JSON; every field is tagged omitzero so that
+// the many zero fields of a typical call (no group, no result yet, no
+// operations) are not written, which halves a stored call.
 package call
 
 import (
@@ -75,8 +79,8 @@ const (
 // Owner is the application, in its tenant, that a call belongs to. A call is
 // invisible to every other owner.
 type Owner struct {
-	TenantID string
-	AppID    string
+	TenantID string `json:",omitzero"`
+	AppID    string `json:",omitzero"`
 }
 
 // ErrNotFound means the call does not exist for the asking owner: never
@@ -116,49 +120,49 @@ var DefaultTiming = Timing{
 // Call is one application's call resource: a peer-to-peer call, or the
 // application's own leg of a group call.
 type Call struct {
-	ID              string
-	Owner           Owner
-	CallbackURI     string
-	ChainID         string
-	MyParticipantID string
-	ScenarioID      string
-	Direction       Direction
-	Kind            Kind
-	State           State
+	ID              string    `json:",omitzero"`
+	Owner           Owner     `json:",omitzero"`
+	CallbackURI     string    `json:",omitzero"`
+	ChainID         string    `json:",omitzero"`
+	MyParticipantID string    `json:",omitzero"`
+	ScenarioID      string    `json:",omitzero"`
+	Direction       Direction `json:",omitzero"`
+	Kind            Kind      `json:",omitzero"`
+	State           State     `json:",omitzero"`
 	// Result is set once the call has terminated: why it ended.
-	Result *Result
+	Result *Result `json:",omitzero"`
 	// GroupID is the group call a group leg belongs to.
-	GroupID string
+	GroupID string `json:",omitzero"`
 	// Join is how a meeting leg asked to join.
-	Join *JoinInfo
+	Join *JoinInfo `json:",omitzero"`
 	// JoinError, when set, is why joining will fail when the join is
 	// answered: the meeting does not exist, say.
-	JoinError *Result
+	JoinError *Result `json:",omitzero"`
 	// Operations are the call's running operations and its latest finished
 	// ones, oldest first.
-	Operations []Operation
+	Operations []Operation `json:",omitzero"`
 
-	Source     Participant
-	Targets    []Participant
-	Modalities []Modality
-	Media      Media
-	Subject    string
-	Options    Options
+	Source     Participant   `json:",omitzero"`
+	Targets    []Participant `json:",omitzero"`
+	Modalities []Modality    `json:",omitzero"`
+	Media      Media         `json:",omitzero"`
+	Subject    string        `json:",omitzero"`
+	Options    Options       `json:",omitzero"`
 
-	CreatedAt time.Time
+	CreatedAt time.Time `json:",omitzero"`
 	// AnswerAt is when the simulated callee answers an establishing call.
-	AnswerAt time.Time
+	AnswerAt time.Time `json:",omitzero"`
 	// TeardownAt is when a terminating call becomes terminated.
-	TeardownAt time.Time
+	TeardownAt time.Time `json:",omitzero"`
 	// EndResult is the reason recorded at hang-up, published on termination.
-	EndResult *Result
+	EndResult *Result `json:",omitzero"`
 	// KeepAliveDeadline is when an idle call is ended by the service.
-	KeepAliveDeadline time.Time
-	EndedAt           time.Time
+	KeepAliveDeadline time.Time `json:",omitzero"`
+	EndedAt           time.Time `json:",omitzero"`
 
 	// Version counts the call's saved changes, for optimistic concurrency:
 	// a store refuses to save over a version it no longer holds.
-	Version int64
+	Version int64 `json:",omitzero"`
 }
 
 // Request is what an application asks for when it places a call.

@@ -16,47 +16,47 @@ import (
 // applications in it (each application has its own call: its leg), and it
 // holds the roster: every participant, human or application.
 type Group struct {
-	ID       string
-	TenantID string
+	ID       string `json:",omitzero"`
+	TenantID string `json:",omitzero"`
 	// ChainID is shared by every leg of the group call.
-	ChainID string
+	ChainID string `json:",omitzero"`
 	// Meeting is set for a meeting, nil for an ad-hoc group call.
-	Meeting *Meeting
-	Members []Member
+	Meeting *Meeting `json:",omitzero"`
+	Members []Member `json:",omitzero"`
 	// RosterSeq numbers the roster's changes; each member carries the number
 	// of the change that last touched it.
-	RosterSeq int64
+	RosterSeq int64 `json:",omitzero"`
 	// Ended is set once the group call is over for good: the simulator ended
 	// the meeting, or an ad-hoc group call lost its last participant.
-	Ended     bool
-	EndedAt   time.Time
-	CreatedAt time.Time
-	Version   int64
+	Ended     bool      `json:",omitzero"`
+	EndedAt   time.Time `json:",omitzero"`
+	CreatedAt time.Time `json:",omitzero"`
+	Version   int64     `json:",omitzero"`
 }
 
 // Meeting is a simulated online meeting: how bots find and join it.
 type Meeting struct {
-	Subject   string
-	ThreadID  string
-	MessageID string
-	Organizer Identity
+	Subject   string   `json:",omitzero"`
+	ThreadID  string   `json:",omitzero"`
+	MessageID string   `json:",omitzero"`
+	Organizer Identity `json:",omitzero"`
 	// JoinMeetingID and Passcode join it by meeting id.
-	JoinMeetingID string
-	Passcode      string
+	JoinMeetingID string `json:",omitzero"`
+	Passcode      string `json:",omitzero"`
 	// Token joins it by token.
-	Token string
+	Token string `json:",omitzero"`
 }
 
 // Member is one participant of a group call.
 type Member struct {
-	ParticipantID string
-	Identity      Identity
+	ParticipantID string   `json:",omitzero"`
+	Identity      Identity `json:",omitzero"`
 	// LegID is the call resource of an application in the group; empty for
 	// a simulated human.
-	LegID string
-	Muted bool
+	LegID string `json:",omitzero"`
+	Muted bool   `json:",omitzero"`
 	// Seq is the roster change that last touched the member.
-	Seq int64
+	Seq int64 `json:",omitzero"`
 }
 
 // Human reports whether the member is a simulated person rather than an

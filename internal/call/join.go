@@ -15,19 +15,19 @@ const (
 
 // ChatInfo is a Teams chat thread's coordinates.
 type ChatInfo struct {
-	ThreadID            string
-	MessageID           string
-	ReplyChainMessageID string
+	ThreadID            string `json:",omitzero"`
+	MessageID           string `json:",omitzero"`
+	ReplyChainMessageID string `json:",omitzero"`
 }
 
 // JoinInfo is how a bot asks to join a meeting.
 type JoinInfo struct {
-	Chat          ChatInfo
-	Kind          MeetingInfoKind
-	Organizer     Identity
-	JoinMeetingID string
-	Passcode      string
-	Token         string
+	Chat          ChatInfo        `json:",omitzero"`
+	Kind          MeetingInfoKind `json:",omitzero"`
+	Organizer     Identity        `json:",omitzero"`
+	JoinMeetingID string          `json:",omitzero"`
+	Passcode      string          `json:",omitzero"`
+	Token         string          `json:",omitzero"`
 }
 
 func (j *JoinInfo) validate() error {

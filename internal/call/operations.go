@@ -30,16 +30,16 @@ const (
 // once is answered completed and announces nothing more; a running one
 // completes later with a notification.
 type Operation struct {
-	ID            string
-	Type          OperationType
-	Status        OperationStatus
-	ClientContext string
-	Result        *Result
+	ID            string          `json:",omitzero"`
+	Type          OperationType   `json:",omitzero"`
+	Status        OperationStatus `json:",omitzero"`
+	ClientContext string          `json:",omitzero"`
+	Result        *Result         `json:",omitzero"`
 	// Invitees are the people an invitation asked for, with the participant
 	// ids they get.
-	Invitees []Participant
+	Invitees []Participant `json:",omitzero"`
 	// DueAt is when a running operation completes.
-	DueAt time.Time
+	DueAt time.Time `json:",omitzero"`
 }
 
 // Operation results.

@@ -19,20 +19,20 @@ const (
 
 // Identity is one party: a user, a phone number, an application.
 type Identity struct {
-	Kind        IdentityKind
-	ID          string
-	DisplayName string
-	TenantID    string
+	Kind        IdentityKind `json:",omitzero"`
+	ID          string       `json:",omitzero"`
+	DisplayName string       `json:",omitzero"`
+	TenantID    string       `json:",omitzero"`
 }
 
 // Participant is a party in a call as the caller described it: the source or
 // a target.
 type Participant struct {
-	Identity      Identity
-	ParticipantID string
-	EndpointType  string
-	LanguageID    string
-	Region        string
+	Identity      Identity `json:",omitzero"`
+	ParticipantID string   `json:",omitzero"`
+	EndpointType  string   `json:",omitzero"`
+	LanguageID    string   `json:",omitzero"`
+	Region        string   `json:",omitzero"`
 }
 
 // Modality is a kind of media a call carries; the values are Graph's.
@@ -64,25 +64,25 @@ const (
 
 // Media is the call's media configuration.
 type Media struct {
-	Hosting Hosting
+	Hosting Hosting `json:",omitzero"`
 	// Blob is the app-hosted media session configuration, opaque here.
-	Blob string
+	Blob string `json:",omitzero"`
 }
 
 // Options are the optional features a bot asks for when it places a call.
 type Options struct {
-	HideBotAfterEscalation      bool
-	ContentSharingNotifications bool
-	DeltaRoster                 bool
-	InteractiveRoster           bool
+	HideBotAfterEscalation      bool `json:",omitzero"`
+	ContentSharingNotifications bool `json:",omitzero"`
+	DeltaRoster                 bool `json:",omitzero"`
+	InteractiveRoster           bool `json:",omitzero"`
 }
 
 // Result is why something ended, as Graph's resultInfo: a code in the spirit
 // of HTTP status codes, a subcode that adds detail, and a message.
 type Result struct {
-	Code    int
-	Subcode int
-	Message string
+	Code    int    `json:",omitzero"`
+	Subcode int    `json:",omitzero"`
+	Message string `json:",omitzero"`
 }
 
 // End reasons. Codes and subcodes are Graph's documented values.
