@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -136,13 +137,7 @@ func describe(n store.Notification) Delivery {
 	if n.Status == store.Pending {
 		d.NextAttemptAt = optionalTime(n.NextAttemptAt)
 	}
-	var env struct {
-		Value []struct {
-			ChangeType   string          `json:"changeType"`
-			ResourceURL  string          `json:"resourceUrl"`
-			ResourceData json.RawMessage `json:"resourceData"`
-		} `json:"value"`
-	}
+	var env graph.Received
 	if json.Unmarshal(n.Payload, &env) == nil && len(env.Value) > 0 {
 		v := env.Value[0]
 		d.ChangeType, d.ResourceURL = v.ChangeType, v.ResourceURL

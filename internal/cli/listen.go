@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/callplane/callplane/internal/graph"
 )
 
 func runListen(args []string, stdout, stderr io.Writer) error {
@@ -106,13 +108,7 @@ func printNotification(w io.Writer, r *http.Request, body []byte, raw bool) {
 		fmt.Fprintf(w, "%s\n", body)
 		return
 	}
-	var env struct {
-		Value []struct {
-			ChangeType   string          `json:"changeType"`
-			ResourceURL  string          `json:"resourceUrl"`
-			ResourceData json.RawMessage `json:"resourceData"`
-		} `json:"value"`
-	}
+	var env graph.Received
 	stamp := time.Now().Format("15:04:05.000")
 	if err := json.Unmarshal(body, &env); err != nil {
 		fmt.Fprintf(w, "%s unparsable body (%v): %s\n", stamp, err, body)

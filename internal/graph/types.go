@@ -7,7 +7,10 @@
 // it (package graphschema).
 package graph
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // typePrefix starts every @odata.type value Graph emits.
 const typePrefix = "#microsoft.graph."
@@ -140,6 +143,17 @@ type CommsNotification struct {
 	ChangeType   string `json:"changeType"`
 	ResourceURL  string `json:"resourceUrl"`
 	ResourceData any    `json:"resourceData,omitempty"`
+}
+
+// Received is a commsNotifications body as a bot reads it: each change's
+// resourceData kept raw, to be read as whatever the resource URL says it is
+// (a call, an operation, a roster).
+type Received struct {
+	Value []struct {
+		ChangeType   string          `json:"changeType"`
+		ResourceURL  string          `json:"resourceUrl"`
+		ResourceData json.RawMessage `json:"resourceData"`
+	} `json:"value"`
 }
 
 // ErrorResponse is Graph's error body.

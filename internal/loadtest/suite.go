@@ -119,15 +119,11 @@ func runBaseline(cfg Config, rep *Report) error {
 // runThroughput measures callplane's full cycles, DELETE alone, and DELETE
 // at half its saturation rate.
 func runThroughput(cfg Config, rep *Report) error {
-	cp, cpURL, token, err := startCallplane(cfg.Bin, cfg.Profile != "")
+	cp, t, err := startTarget(cfg, cfg.Profile != "")
 	if err != nil {
 		return err
 	}
 	defer cp.stop()
-	t, err := newTarget("callplane", cpURL, token, cp.pid(), cfg.Concurrency, cfg.Receivers)
-	if err != nil {
-		return err
-	}
 	defer t.Close()
 	if !cfg.Skip["cycle"] {
 		if rep.Cycle, err = t.measure(func() (Run, error) { return t.cycleRun(cfg.Cycles, cfg.Concurrency) }); err != nil {
@@ -176,15 +172,11 @@ func runThroughput(cfg Config, rep *Report) error {
 // runScale fills a fresh callplane to each number of live calls, and reads
 // its memory and DELETE latency at each.
 func runScale(cfg Config, rep *Report) error {
-	cp, cpURL, token, err := startCallplane(cfg.Bin, false)
+	cp, t, err := startTarget(cfg, false)
 	if err != nil {
 		return err
 	}
 	defer cp.stop()
-	t, err := newTarget("callplane", cpURL, token, cp.pid(), cfg.Concurrency, cfg.Receivers)
-	if err != nil {
-		return err
-	}
 	defer t.Close()
 	idle, _ := ReadProc(cp.pid())
 	rep.IdleRSS = idle.RSS
@@ -212,6 +204,20 @@ func runScale(cfg Config, rep *Report) error {
 		rep.Scale = append(rep.Scale, point)
 	}
 	return nil
+}
+
+// startTarget runs a fresh callplane and the bots that drive it.
+func startTarget(cfg Config, profiler bool) (*server, *Target, error) {
+	cp, cpURL, token, err := startCallplane(cfg.Bin, profiler)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := newTarget("callplane", cpURL, token, cp.pid(), cfg.Concurrency, cfg.Receivers)
+	if err != nil {
+		cp.stop()
+		return nil, nil, err
+	}
+	return cp, t, nil
 }
 
 func (cfg Config) logf(format string, args ...any) { fmt.Fprintf(cfg.Log, format+"\n", args...) }

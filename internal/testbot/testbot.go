@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callplane/callplane/internal/graph"
 )
 
 // Notification is one change a bot was told about: one element of a
@@ -105,13 +107,7 @@ func (b *Bot) serve(w http.ResponseWriter, r *http.Request) {
 	if respond != nil {
 		status = respond(r, body)
 	}
-	var env struct {
-		Value []struct {
-			ChangeType   string          `json:"changeType"`
-			ResourceURL  string          `json:"resourceUrl"`
-			ResourceData json.RawMessage `json:"resourceData"`
-		} `json:"value"`
-	}
+	var env graph.Received
 	_ = json.Unmarshal(body, &env)
 	now := time.Now()
 	b.mu.Lock()
