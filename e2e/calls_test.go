@@ -203,6 +203,19 @@ func TestDeleteWhileTerminating(t *testing.T) {
 	}
 }
 
+// eventually polls cond until it holds, and fails the test if it does not
+// within the wait.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", wait, what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
+	}
+}
+
 // waitDelivered waits until the call's notifications in the outbox number
 // exactly n and none is pending: after that, nothing more will reach the bot.
 func waitDelivered(t *testing.T, env *testenv.Env, callID string, n int) {

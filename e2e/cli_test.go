@@ -175,18 +175,14 @@ func TestCommandLine(t *testing.T) {
 
 func waitStderr(t *testing.T, p *process, re *regexp.Regexp) string {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	var m []string
+	eventually(t, "stderr matching "+re.String(), func() bool {
 		p.mu.Lock()
-		m := re.FindStringSubmatch(p.stderr.String())
-		p.mu.Unlock()
-		if m != nil {
-			return m[1]
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
-	}
-	t.Fatalf("stderr never matched %s", re)
-	return ""
+		defer p.mu.Unlock()
+		m = re.FindStringSubmatch(p.stderr.String())
+		return m != nil
+	})
+	return m[1]
 }
 
 // TestSimCommands drives the simulator from the command line: create a

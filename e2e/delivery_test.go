@@ -135,16 +135,12 @@ func TestBotDownDuringDelete(t *testing.T) {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
 	// The admin API shows the notification waiting, with the failed attempt.
-	admin := adminDeliveries(t, env, "?call="+c.ID+"&status=pending")
-	deadline := time.Now().Add(wait)
-	for len(admin) == 0 || admin[len(admin)-1].Attempts == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed attempt recorded: %+v", admin)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
-		admin = adminDeliveries(t, env, "?call="+c.ID+"&status=pending")
-	}
-	oldest := admin[len(admin)-1]
+	var waiting []admin.Delivery
+	eventually(t, "a failed attempt recorded", func() bool {
+		waiting = adminDeliveries(t, env, "?call="+c.ID+"&status=pending")
+		return len(waiting) > 0 && waiting[len(waiting)-1].Attempts > 0
+	})
+	oldest := waiting[len(waiting)-1]
 	if oldest.State != "terminating" || oldest.LastError == "" || oldest.NextAttemptAt == nil {
 		t.Fatalf("pending delivery: %+v", oldest)
 	}
@@ -190,11 +186,11 @@ func TestFailedDeliveryInspectable(t *testing.T) {
 	}
 
 	// Outcomes are recorded in the background: wait for the failure's.
-	failed := adminDeliveries(t, env, "?call="+c.ID+"&status=failed")
-	for deadline := time.Now().Add(wait); len(failed) == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond) // polling a condition, under a deadline
+	var failed []admin.Delivery
+	eventually(t, "the failure recorded", func() bool {
 		failed = adminDeliveries(t, env, "?call="+c.ID+"&status=failed")
-	}
+		return len(failed) > 0
+	})
 	if len(failed) != 1 || failed[0].State != "terminating" || failed[0].Attempts < 2 ||
 		failed[0].LastStatusCode != 500 || !strings.Contains(failed[0].LastError, "500") {
 		t.Fatalf("failed deliveries: %+v", failed)
