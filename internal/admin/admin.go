@@ -19,9 +19,6 @@ import (
 	"github.com/callplane/callplane/internal/store"
 )
 
-// Prefix is the path prefix of every admin route.
-const Prefix = "/callplane/"
-
 // Outbox is the part of the store inspection reads.
 type Outbox interface {
 	Notifications(ctx context.Context, f store.Filter) ([]store.Notification, error)

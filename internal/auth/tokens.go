@@ -177,16 +177,6 @@ type Principal struct {
 	expires   time.Time
 }
 
-// HasRole reports whether the principal was granted the permission.
-func (p *Principal) HasRole(role string) bool {
-	for _, r := range p.Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
-
 // TokenError says why a bearer token was refused; its message is fit to show
 // the caller.
 type TokenError struct{ Reason string }

@@ -133,19 +133,3 @@ func (c *Call) CancelInvitee(participantID string) (cancelled bool, failed *Oper
 	}
 	return false, nil
 }
-
-// PendingInvitee returns the participant a running invitation of the call
-// is waiting for.
-func (c *Call) PendingInvitee(participantID string) (Participant, bool) {
-	for _, op := range c.Operations {
-		if op.Status != Running || op.Type != InviteParticipants {
-			continue
-		}
-		for _, p := range op.Invitees {
-			if p.ParticipantID == participantID {
-				return p, true
-			}
-		}
-	}
-	return Participant{}, false
-}

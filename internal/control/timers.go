@@ -71,12 +71,6 @@ func (t *timers) due(now time.Time) (ids []string, next time.Time) {
 	return ids, next
 }
 
-func (t *timers) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.heap)
-}
-
 // run calls fire with each due id until ctx is done.
 func (t *timers) run(ctx context.Context, now func() time.Time, fire func([]string)) {
 	timer := time.NewTimer(time.Hour)

@@ -22,7 +22,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/callplane/callplane/internal/store"
@@ -113,8 +112,6 @@ type Dispatcher struct {
 	// loaded is the highest seq read from the store at start; anything
 	// enqueued at or below it is already queued.
 	loaded int64
-
-	delivered, failed, attempts atomic.Int64
 }
 
 // stream is one call's queue: its notifications go one at a time, in order.
@@ -316,7 +313,6 @@ func (d *Dispatcher) work(h *host) {
 // outcome to record.
 func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err error) store.DeliveryUpdate {
 	now := time.Now()
-	d.attempts.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s.queue[0].Attempts++
@@ -331,11 +327,9 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		u.Status = store.Delivered
-		d.delivered.Add(1)
 		d.popLocked(s)
 	case errors.As(err, new(permanent)) || now.Sub(s.headSince) >= d.cfg.RetryDeadline:
 		u.Status = store.Failed
-		d.failed.Add(1)
 		d.log.Warn("notification failed", "call", n.CallID, "message", n.MessageID,
 			"attempts", u.Attempts, "status", status, "err", u.LastError)
 		d.popLocked(s)
@@ -461,14 +455,4 @@ func (d *Dispatcher) flushLoop() {
 			d.log.Error("record deliveries", "count", len(batch), "err", err)
 		}
 	}
-}
-
-// Stats counts delivery outcomes since start.
-type Stats struct {
-	Attempts, Delivered, Failed int64
-}
-
-// Stats returns the counts so far.
-func (d *Dispatcher) Stats() Stats {
-	return Stats{Attempts: d.attempts.Load(), Delivered: d.delivered.Load(), Failed: d.failed.Load()}
 }

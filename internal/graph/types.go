@@ -31,7 +31,6 @@ const (
 	TypeServiceHostedMediaConfig  = typePrefix + "serviceHostedMediaConfig"
 	TypeAppHostedMediaConfig      = typePrefix + "appHostedMediaConfig"
 	TypeOutgoingCallOptions       = typePrefix + "outgoingCallOptions"
-	TypeIncomingCallOptions       = typePrefix + "incomingCallOptions"
 )
 
 // Call is Graph's call entity, as a request body, a response body and the
