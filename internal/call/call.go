@@ -161,8 +161,9 @@ type Call struct {
 	EndedAt           time.Time `json:",omitzero"`
 
 	// Version counts the call's saved changes, for optimistic concurrency:
-	// a store refuses to save over a version it no longer holds.
-	Version int64 `json:",omitzero"`
+	// a store refuses to save over a version it no longer holds. Stores keep
+	// it beside the encoded call, not in it.
+	Version int64 `json:"-"`
 }
 
 // Request is what an application asks for when it places a call.

@@ -31,7 +31,7 @@ type Group struct {
 	Ended     bool      `json:",omitzero"`
 	EndedAt   time.Time `json:",omitzero"`
 	CreatedAt time.Time `json:",omitzero"`
-	Version   int64     `json:",omitzero"`
+	Version   int64     `json:"-"` // kept by stores beside the encoded group
 }
 
 // Meeting is a simulated online meeting: how bots find and join it.

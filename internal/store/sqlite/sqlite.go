@@ -315,26 +315,27 @@ func (s *Store) settle(batch []*store.Changes, errs []error, txErr error) []erro
 type encodedChanges struct{ calls, groups [][]byte }
 
 func encode(ch *store.Changes) (*encodedChanges, error) {
-	e := &encodedChanges{calls: make([][]byte, len(ch.Calls)), groups: make([][]byte, len(ch.Groups))}
-	for i, c := range ch.Calls {
-		next := *c
-		next.Version++
-		data, err := json.Marshal(&next)
+	calls, err := marshalAll(ch.Calls)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := marshalAll(ch.Groups)
+	if err != nil {
+		return nil, err
+	}
+	return &encodedChanges{calls: calls, groups: groups}, nil
+}
+
+func marshalAll[T any](xs []T) ([][]byte, error) {
+	out := make([][]byte, len(xs))
+	for i, x := range xs {
+		data, err := json.Marshal(x)
 		if err != nil {
 			return nil, err
 		}
-		e.calls[i] = data
+		out[i] = data
 	}
-	for i, g := range ch.Groups {
-		next := *g
-		next.Version++
-		data, err := json.Marshal(&next)
-		if err != nil {
-			return nil, err
-		}
-		e.groups[i] = data
-	}
-	return e, nil
+	return out, nil
 }
 
 func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *encodedChanges) error {
