@@ -178,11 +178,7 @@ func FromCall(c *call.Call) *Call {
 		ResultInfo: resultInfo(c.Result),
 	}
 	for _, t := range c.Targets {
-		g.Targets = append(g.Targets, InvitationParticipantInfo{
-			ODataType:     TypeInvitationParticipantInfo,
-			Identity:      identitySet(t.Identity),
-			ParticipantID: t.ParticipantID,
-		})
+		g.Targets = append(g.Targets, invitation(t))
 	}
 	for _, m := range c.Modalities {
 		g.RequestedModalities = append(g.RequestedModalities, string(m))
@@ -206,6 +202,15 @@ func FromCall(c *call.Call) *Call {
 	return g
 }
 
+// invitation renders a party being called or invited.
+func invitation(p call.Participant) InvitationParticipantInfo {
+	return InvitationParticipantInfo{
+		ODataType:     TypeInvitationParticipantInfo,
+		Identity:      identitySet(p.Identity),
+		ParticipantID: p.ParticipantID,
+	}
+}
+
 func resultInfo(r *call.Result) *ResultInfo {
 	if r == nil {
 		return nil
@@ -218,22 +223,28 @@ func resultInfo(r *call.Result) *ResultInfo {
 // resource URL.
 func CallNotification(c *call.Call, ev call.Event) CommsNotifications {
 	path := CallPath(c.ID)
+	return single(ev.Change, path, &Call{
+		ODataType:       TypeCall,
+		ODataID:         path,
+		ID:              c.ID,
+		State:           string(ev.State),
+		Direction:       string(c.Direction),
+		CallChainID:     c.ChainID,
+		MyParticipantID: c.MyParticipantID,
+		ResultInfo:      resultInfo(ev.Result),
+	})
+}
+
+// single is a notification body with one change: callplane posts each
+// change on its own, so that each is acknowledged before the next.
+func single(change call.ChangeType, resourceURL string, data any) CommsNotifications {
 	return CommsNotifications{
 		ODataType: TypeCommsNotifications,
 		Value: []CommsNotification{{
-			ODataType:   TypeCommsNotification,
-			ChangeType:  string(ev.Change),
-			ResourceURL: path,
-			ResourceData: &Call{
-				ODataType:       TypeCall,
-				ODataID:         path,
-				ID:              c.ID,
-				State:           string(ev.State),
-				Direction:       string(c.Direction),
-				CallChainID:     c.ChainID,
-				MyParticipantID: c.MyParticipantID,
-				ResultInfo:      resultInfo(ev.Result),
-			},
+			ODataType:    TypeCommsNotification,
+			ChangeType:   string(change),
+			ResourceURL:  resourceURL,
+			ResourceData: data,
 		}},
 	}
 }

@@ -266,15 +266,7 @@ func RosterNotification(legID string, members, removed []call.Member) CommsNotif
 		p.RemovedState = &RemovedState{Reason: removedReason}
 		data = append(data, p)
 	}
-	return CommsNotifications{
-		ODataType: TypeCommsNotifications,
-		Value: []CommsNotification{{
-			ODataType:    TypeCommsNotification,
-			ChangeType:   string(call.Updated),
-			ResourceURL:  ParticipantsPath(legID),
-			ResourceData: data,
-		}},
-	}
+	return single(call.Updated, ParticipantsPath(legID), data)
 }
 
 // operationStatus spells statuses as Graph's CSDL does. Graph's
@@ -296,11 +288,7 @@ func OperationOf(callID string, op call.Operation) Operation {
 		ResultInfo:    resultInfo(op.Result),
 	}
 	for _, p := range op.Invitees {
-		o.Participants = append(o.Participants, InvitationParticipantInfo{
-			ODataType:     TypeInvitationParticipantInfo,
-			Identity:      identitySet(p.Identity),
-			ParticipantID: p.ParticipantID,
-		})
+		o.Participants = append(o.Participants, invitation(p))
 	}
 	return o
 }
@@ -310,13 +298,5 @@ func OperationOf(callID string, op call.Operation) Operation {
 func OperationNotification(callID string, op call.Operation) CommsNotifications {
 	o := OperationOf(callID, op)
 	o.ODataID = OperationPath(callID, op.ID)
-	return CommsNotifications{
-		ODataType: TypeCommsNotifications,
-		Value: []CommsNotification{{
-			ODataType:    TypeCommsNotification,
-			ChangeType:   string(call.Deleted),
-			ResourceURL:  OperationPath(callID, op.ID),
-			ResourceData: o,
-		}},
-	}
+	return single(call.Deleted, OperationPath(callID, op.ID), o)
 }
