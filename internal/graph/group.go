@@ -279,7 +279,7 @@ var operationStatus = map[call.OperationStatus]string{
 }
 
 // OperationOf renders an operation of a call.
-func OperationOf(callID string, op call.Operation) Operation {
+func OperationOf(op call.Operation) Operation {
 	o := Operation{
 		ODataType:     typePrefix + string(op.Type) + "Operation",
 		ID:            op.ID,
@@ -296,7 +296,7 @@ func OperationOf(callID string, op call.Operation) Operation {
 // OperationNotification renders a finished operation: a deleted
 // notification on the operation's resource URL.
 func OperationNotification(callID string, op call.Operation) CommsNotifications {
-	o := OperationOf(callID, op)
+	o := OperationOf(op)
 	o.ODataID = OperationPath(callID, op.ID)
 	return single(call.Deleted, OperationPath(callID, op.ID), o)
 }

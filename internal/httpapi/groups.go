@@ -124,7 +124,7 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		a.fail(w, r, err)
 		return
 	}
-	body := graph.OperationOf(id, op)
+	body := graph.OperationOf(op)
 	body.ODataContext = BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations/$entity"
 	writeJSON(w, http.StatusOK, body)
 }
@@ -134,7 +134,7 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID string, op call.Operation) {
 	base := BaseURL(r) + "/" + version(r)
 	w.Header().Set("Location", base+graph.OperationPath(callID, op.ID))
-	body := graph.OperationOf(callID, op)
+	body := graph.OperationOf(op)
 	body.ODataContext = base + "/$metadata#communications/calls('" + callID + "')/operations/$entity"
 	writeJSON(w, http.StatusOK, body)
 }
