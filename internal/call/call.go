@@ -11,7 +11,6 @@ package call
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/callplane/callplane/internal/ids"
@@ -186,7 +185,10 @@ type Request struct {
 // Place validates a request to call a peer and returns the new call in state
 // establishing, with the notification that announces it.
 func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
-	if err := validCallbackURI(req.CallbackURI); err != nil {
+	if err := CheckCallbackURL("callbackUri", req.CallbackURI); err != nil {
+		return nil, nil, err
+	}
+	if err := req.checkSizes(); err != nil {
 		return nil, nil, err
 	}
 	if req.Media.Hosting == "" {
@@ -274,25 +276,6 @@ func (req Request) kind() (Kind, error) {
 		return "", invalid("unsupported target: a peer-to-peer call targets identity.user or identity.phone")
 	}
 	return PeerToPeer, nil
-}
-
-// validCallbackURI accepts what the service can POST to: an absolute http or
-// https URL without user info.
-func validCallbackURI(raw string) error {
-	if raw == "" {
-		return invalid("callbackUri is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return invalid("callbackUri must be an absolute URL, got %q", raw)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return invalid("callbackUri must use https or http, got %q", u.Scheme)
-	}
-	if u.User != nil {
-		return invalid("callbackUri must not carry user info")
-	}
-	return nil
 }
 
 // VisibleTo reports whether owner may see the call through the API: its own,

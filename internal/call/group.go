@@ -86,7 +86,19 @@ var (
 	ErrNoSuchMember    = errors.New("no such participant")
 	ErrNotGroupCall    = errors.New("this operation is only supported for group calls")
 	ErrTooManyInvitees = errors.New("at most 5 participants can be invited at once")
+	ErrGroupFull       = fmt.Errorf("the group call is full: it has %d participants, the most a Teams meeting admits", MaxGroupSize)
 )
+
+// MaxGroupSize bounds a group call's roster: Teams admits 1,000
+// interactive participants to a meeting.
+const MaxGroupSize = 1000
+
+// MaxFullRoster is the largest roster sent whole in a notification. The
+// real service is reported to send at most 100 participants in a roster
+// notification; above that callplane sends every leg only what changed, as
+// to legs that asked for delta rosters, and the whole roster stays
+// available with GET …/participants.
+const MaxFullRoster = 100
 
 // MaxGroupTargets is how many people an ad-hoc group call or an invitation
 // may name at once, as Graph documents.
@@ -167,6 +179,15 @@ func (g *Group) Humans() int {
 func (g *Group) Join(members ...Member) (RosterChange, error) {
 	if g.Ended {
 		return RosterChange{}, ErrGroupEnded
+	}
+	fresh := 0
+	for _, m := range members {
+		if _, ok := g.Member(m.ParticipantID); m.ParticipantID == "" || !ok {
+			fresh++
+		}
+	}
+	if len(g.Members)+fresh > MaxGroupSize {
+		return RosterChange{}, ErrGroupFull
 	}
 	g.RosterSeq++
 	change := RosterChange{Seq: g.RosterSeq}

@@ -48,17 +48,14 @@ var (
 	InviteCancelled    = Result{Code: 400, Subcode: 8508, Message: "Action failed, the operation was cancelled."}
 )
 
-// maxClientContext is Graph's limit on clientContext.
-const maxClientContext = 256
-
 // keptOperations bounds the finished operations a call remembers.
 const keptOperations = 20
 
 // NewOperation returns an operation of the type; it is completed unless
 // dueAt is set, when it runs until then.
 func NewOperation(t OperationType, clientContext string, dueAt time.Time) (Operation, error) {
-	if utf8.RuneCountInString(clientContext) > maxClientContext {
-		return Operation{}, invalid("clientContext is limited to %d characters", maxClientContext)
+	if utf8.RuneCountInString(clientContext) > MaxClientContext {
+		return Operation{}, invalid("clientContext is limited to %d characters", MaxClientContext)
 	}
 	op := Operation{ID: ids.New(), Type: t, Status: Completed, ClientContext: clientContext, DueAt: dueAt}
 	if dueAt.IsZero() {

@@ -98,6 +98,10 @@ var (
 	ConversationEnded = Result{Code: 200, Subcode: 5001, Message: "The conversation has ended."}
 	// AllOthersLeft ends the legs left in a group call nobody else is in.
 	AllOthersLeft = Result{Code: 200, Subcode: 5002, Message: "All other participants left the conversation."}
+	// ApplicationRemoved ends the calls of an application removed from the
+	// tenant: the code the service answers an application without the
+	// permission for the API.
+	ApplicationRemoved = Result{Code: 403, Subcode: 7504, Message: "The call was ended: its application was removed from the tenant."}
 )
 
 // MeetingNotFound ends a call that tried to join a meeting it could not:

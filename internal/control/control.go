@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,25 @@ type Config struct {
 	// CheckCallback, if set, vets a new call's callback URI against the
 	// deployment's policy (where notifications may be sent).
 	CheckCallback func(uri string) error
+	// MaxCallsPerApp, when positive, bounds each application's live calls:
+	// Graph's concurrency limit. A call over it is refused with a
+	// ThrottledError.
+	MaxCallsPerApp int
 }
+
+// ThrottledError is a command refused because the application is over a
+// limit; it may try again after RetryAfter.
+type ThrottledError struct {
+	Msg        string
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string { return e.Msg }
+
+// throttledRetryAfter is what a refused call is told to wait: live calls
+// end on the bot's schedule, not the service's, so any figure is a guess;
+// short enough for the SDKs' retry middleware (three tries) to be useful.
+const throttledRetryAfter = 5 * time.Second
 
 // Service executes call commands.
 type Service struct {
@@ -50,6 +69,10 @@ type Service struct {
 	// running counts commands under way: the committer waits for more units
 	// only while some are.
 	running atomic.Int64
+	// placing serialises an owner's new calls while MaxCallsPerApp is set,
+	// so that counting its live calls and placing one are one step.
+	placingMu sync.Mutex
+	placing   map[call.Owner]*sync.Mutex
 }
 
 // New returns a service over st that hands saved notifications to n. Its
@@ -62,6 +85,7 @@ func New(st store.Store, n Notifier, cfg Config, log *slog.Logger) *Service {
 		log:      log,
 		now:      time.Now,
 		timers:   newTimers(),
+		placing:  make(map[call.Owner]*sync.Mutex),
 		// Unbuffered: a unit is handed over only when the committer takes
 		// it, so every unit handed over is answered.
 		commits: make(chan pendingCommit),
@@ -129,6 +153,20 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 			return nil, &call.InvalidError{Msg: err.Error()}
 		}
 	}
+	if limit := s.cfg.MaxCallsPerApp; limit > 0 {
+		unlock := s.lockPlacing(req.Owner)
+		defer unlock()
+		live, err := s.store.LiveCalls(ctx, req.Owner)
+		if err != nil {
+			return nil, err
+		}
+		if len(live) >= limit {
+			return nil, &ThrottledError{
+				Msg:        fmt.Sprintf("Too many calls: the application has %d live calls, its limit (--max-calls-per-app). Please retry again later.", len(live)),
+				RetryAfter: throttledRetryAfter,
+			}
+		}
+	}
 	var placed *call.Call
 	err := s.do(ctx, func(u *unit) error {
 		c, events, err := call.Place(req, u.now, s.cfg.Timing)
@@ -149,6 +187,49 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 		return u.announce(c, events)
 	})
 	return placed, err
+}
+
+// lockPlacing takes the owner's placing lock and returns its release.
+func (s *Service) lockPlacing(o call.Owner) (unlock func()) {
+	s.placingMu.Lock()
+	mu, ok := s.placing[o]
+	if !ok {
+		mu = new(sync.Mutex)
+		s.placing[o] = mu
+	}
+	s.placingMu.Unlock()
+	mu.Lock()
+	return mu.Unlock
+}
+
+// EndCalls ends every live call of the owner with the reason (for group
+// calls, the owner's legs): what happens to a removed application's calls.
+// Their notifications are delivered as any others. It returns how many
+// calls it ended.
+func (s *Service) EndCalls(ctx context.Context, owner call.Owner, reason call.Result) (int, error) {
+	ids, err := s.store.LiveCalls(ctx, owner)
+	if err != nil {
+		return 0, err
+	}
+	ended := 0
+	for _, id := range ids {
+		hungUp := false
+		err := s.do(ctx, func(u *unit) error {
+			c, err := u.ownCall(owner, id)
+			if err != nil {
+				return err
+			}
+			hungUp = c.State.Live()
+			return u.hangUp(c, reason)
+		})
+		switch {
+		case err == nil && hungUp:
+			ended++
+		case err != nil && !errors.Is(err, call.ErrNotFound):
+			return ended, err
+		}
+	}
+	return ended, nil
 }
 
 // findMeeting attaches a meeting leg to the meeting it names. A leg whose

@@ -81,8 +81,14 @@ func (s *Service) Invite(ctx context.Context, owner call.Owner, callID string, i
 		if len(invitees) > call.MaxGroupTargets {
 			return call.ErrTooManyInvitees
 		}
+		if len(g.Members)+len(invitees) > call.MaxGroupSize {
+			return call.ErrGroupFull
+		}
 		invited := slices.Clone(invitees)
 		for i, p := range invited {
+			if err := p.Check(fmt.Sprintf("participants[%d]", i)); err != nil {
+				return err
+			}
 			if slices.ContainsFunc(g.Members, func(m call.Member) bool { return m.Identity.Kind == p.Identity.Kind && m.Identity.ID == p.Identity.ID }) {
 				return &call.InvalidError{Msg: fmt.Sprintf("participants[%d] is in the call already", i)}
 			}
@@ -186,6 +192,9 @@ var ErrNoSuchOperation = errors.New("no such operation")
 
 // CreateMeeting creates a meeting of the tenant, with people already in it.
 func (s *Service) CreateMeeting(ctx context.Context, tenantID, subject string, organizer call.Identity, people []call.Identity) (*call.Group, error) {
+	if err := call.CheckMeeting(subject, organizer, people); err != nil {
+		return nil, err
+	}
 	var g *call.Group
 	err := s.do(ctx, func(u *unit) error {
 		g = call.NewMeeting(tenantID, subject, organizer, u.now)
@@ -215,6 +224,9 @@ func (s *Service) Group(ctx context.Context, id string) (*call.Group, error) {
 
 // AddPerson brings a simulated person into a group call.
 func (s *Service) AddPerson(ctx context.Context, groupID string, person call.Identity) (call.Member, error) {
+	if err := person.Check("person"); err != nil {
+		return call.Member{}, err
+	}
 	var joined call.Member
 	err := s.do(ctx, func(u *unit) error {
 		g, err := u.group(groupID)

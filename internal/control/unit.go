@@ -277,6 +277,14 @@ func (u *unit) syncMembership(c *call.Call) error {
 			}
 		}
 		change, err := g.Join(joining...)
+		if errors.Is(err, call.ErrGroupFull) {
+			// Like a join the meeting refuses: the leg ends.
+			events, err := c.HangUp(u.now, call.MeetingNotFound("the meeting is full"), u.s.cfg.Timing)
+			if err != nil {
+				return err
+			}
+			return u.announce(c, append(events, c.Advance(u.now, u.s.cfg.Timing)...))
+		}
 		if err != nil {
 			return err
 		}
@@ -302,8 +310,8 @@ func (u *unit) admit(groupID string, invitees []call.Participant) error {
 		joining = append(joining, call.Member{ParticipantID: p.ParticipantID, Identity: p.Identity})
 	}
 	change, err := g.Join(joining...)
-	if errors.Is(err, call.ErrGroupEnded) {
-		return nil
+	if errors.Is(err, call.ErrGroupEnded) || errors.Is(err, call.ErrGroupFull) {
+		return nil // ended, or filled up since the invitation: nobody more joins
 	}
 	if err != nil {
 		return err
@@ -313,7 +321,8 @@ func (u *unit) admit(groupID string, invitees []call.Participant) error {
 
 // rosterChanged saves the group and tells every leg still in it: the whole
 // roster, or only the change for legs that asked for delta rosters (a leg
-// that just joined gets the whole roster either way).
+// that just joined gets the whole roster either way). A roster larger than
+// call.MaxFullRoster is never sent whole: every leg gets the change.
 func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 	u.touchGroup(g)
 	if change.Empty() {
@@ -325,7 +334,7 @@ func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 			return fmt.Errorf("leg %s of group %s: %w", m.LegID, g.ID, err)
 		}
 		body := graph.RosterNotification(leg.ID, g.Members, nil)
-		if leg.Options.DeltaRoster && !change.HasJoined(m.ParticipantID) {
+		if len(g.Members) > call.MaxFullRoster || (leg.Options.DeltaRoster && !change.HasJoined(m.ParticipantID)) {
 			body = graph.RosterNotification(leg.ID, change.Updated, change.Removed)
 		}
 		if err := u.notify(leg, body); err != nil {

@@ -42,6 +42,9 @@ type Store interface {
 	GetGroup(ctx context.Context, id string) (*call.Group, error)
 	// FindMeeting returns the tenant's meeting the key names, or ErrNotFound.
 	FindMeeting(ctx context.Context, tenantID string, key call.MeetingKey) (*call.Group, error)
+	// LiveCalls returns the ids of the owner's calls that have not
+	// terminated, oldest first.
+	LiveCalls(ctx context.Context, owner call.Owner) ([]string, error)
 	// Deadlines lists every call that has a pending deadline
 	// (call.NextDeadline), so timers can be rebuilt after a restart.
 	Deadlines(ctx context.Context) ([]Deadline, error)
@@ -150,6 +153,9 @@ type Filter struct {
 	CallID      string
 	CallbackURI string
 	Status      Status
+	// Before, when set, selects only notifications with a lower Seq: the
+	// next page of a listing, newest first.
+	Before int64
 	// Limit caps the result; zero means a default of 100.
 	Limit int
 }

@@ -194,6 +194,9 @@ var schema = []string{
 	CREATE INDEX groups_join_meeting_id ON groups(tenant_id, join_meeting_id) WHERE join_meeting_id IS NOT NULL;
 	CREATE INDEX groups_token ON groups(tenant_id, token) WHERE token IS NOT NULL;
 	CREATE INDEX groups_ended ON groups(ended_at) WHERE ended_at IS NOT NULL;`,
+	// Live calls by owner: the per-application call limit and ending a
+	// removed application's calls.
+	`CREATE INDEX calls_live ON calls(tenant_id, app_id) WHERE ended_at IS NULL;`,
 }
 
 func migrate(db *sql.DB) error {
@@ -492,6 +495,24 @@ func (s *Store) queryGroup(ctx context.Context, query string, args ...any) (*cal
 	return &g, nil
 }
 
+func (s *Store) LiveCalls(ctx context.Context, owner call.Owner) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id FROM calls WHERE tenant_id = ? AND app_id = ? AND ended_at IS NULL ORDER BY id`, owner.TenantID, owner.AppID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, deadline FROM calls WHERE deadline IS NOT NULL`)
 	if err != nil {
@@ -621,6 +642,10 @@ func (s *Store) Notifications(ctx context.Context, f store.Filter) ([]store.Noti
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, string(f.Status))
+	}
+	if f.Before > 0 {
+		q += ` AND seq < ?`
+		args = append(args, f.Before)
 	}
 	limit := f.Limit
 	if limit <= 0 {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SaveIsAtomic", testSaveIsAtomic},
 		{"PurgeEndedGroups", testPurgeEndedGroups},
 		{"BatchConflictsAlone", testBatchConflictsAlone},
+		{"LiveCallsByOwner", testLiveCallsByOwner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -276,6 +277,38 @@ func testNotificationFilters(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(limited) != 2 {
 		t.Fatalf("limit 2 gave %d", len(limited))
+	}
+	// Pages: the next page starts below the last seq of this one.
+	next, err := s.Notifications(ctx, store.Filter{Limit: 2, Before: limited[1].Seq})
+	must(t, err)
+	if len(next) != 1 || next[0].Seq >= limited[1].Seq || string(next[0].Payload) != "a1" {
+		t.Fatalf("second page: %+v", next)
+	}
+}
+
+func testLiveCallsByOwner(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	a, _ := newCall(t, now)
+	b, _ := newCall(t, now)
+	other, _ := newCall(t, now)
+	other.Owner.AppID = "app-2"
+	for _, c := range []*call.Call{a, b, other} {
+		must(t, save(ctx, s, c, nil))
+	}
+	_, err := b.HangUp(now, call.EndedByApplication, timing)
+	must(t, err)
+	b.Advance(now, timing)
+	must(t, save(ctx, s, b, nil))
+	live, err := s.LiveCalls(ctx, owner)
+	must(t, err)
+	if len(live) != 1 || live[0] != a.ID {
+		t.Fatalf("live calls of %v = %v, want only %s (one ended, one another app's)", owner, live, a.ID)
+	}
+	none, err := s.LiveCalls(ctx, call.Owner{TenantID: "tenant-1", AppID: "nobody"})
+	must(t, err)
+	if len(none) != 0 {
+		t.Fatalf("live calls of an app without calls: %v", none)
 	}
 }
 
