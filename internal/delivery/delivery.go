@@ -7,6 +7,18 @@
 // the store's outbox (at start, everything still pending) and from the
 // control layer right after it saved them, so delivery never works from
 // anything that is not already durable.
+//
+// Fairness between callback hosts (host and port): each has at most
+// PerHostConcurrency attempts in flight, and an attempt starts only in one
+// of MaxConcurrency fresh slots. An attempt still running after SlowAfter
+// gives its fresh slot back and goes on in one of MaxSlow slow slots, or,
+// if none is free, is cut short and retried later. So a fresh slot is never
+// held longer than SlowAfter, and however many hosts hang, a healthy bot's
+// notification starts within about SlowAfter; hung hosts share a bounded
+// pool of their own. A host that has failed every attempt for RetryDeadline
+// is dead: its notifications get one attempt each instead of retries, and
+// it may hold at most MaxBacklog undelivered ones; each notification given
+// up on is recorded as failed, with the reason.
 package delivery
 
 import (
@@ -56,6 +68,14 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between attempts, which
 	// doubles from MinBackoff with full jitter.
 	MinBackoff, MaxBackoff time.Duration
+	// SlowAfter is when an attempt in flight is slow: it moves from the
+	// fresh slots to the slow ones.
+	SlowAfter time.Duration
+	// MaxSlow caps slow attempts in flight.
+	MaxSlow int
+	// MaxBacklog caps the undelivered notifications of one callback host;
+	// past it, new ones are failed at once, with the reason.
+	MaxBacklog int
 	// MaxRedirects caps how many 302s one attempt follows.
 	MaxRedirects int
 	// Policy limits where notifications may go, redirects included.
@@ -71,8 +91,19 @@ var DefaultConfig = Config{
 	RetryDeadline:      10 * time.Minute,
 	MinBackoff:         100 * time.Millisecond,
 	MaxBackoff:         30 * time.Second,
+	SlowAfter:          250 * time.Millisecond,
+	MaxSlow:            512,
+	MaxBacklog:         10000,
 	MaxRedirects:       5,
 }
+
+// Bounds on what a bot's answer may cost: its headers are refused past
+// maxResponseHeader, and at most drainLimit of its body is read (the
+// connection is dropped rather than read further).
+const (
+	maxResponseHeader = 16 << 10
+	drainLimit        = 4 << 10
+)
 
 // The headers of the real service's callbacks. The chain and message id
 // headers are spelled as the real service spells them, which is not Go's
@@ -95,7 +126,9 @@ type Dispatcher struct {
 	tokens TokenSource
 	client *http.Client
 	log    *slog.Logger
-	global chan struct{}
+	// fresh and slow are semaphores: an attempt starts in a fresh slot and
+	// moves to a slow one after SlowAfter.
+	fresh, slow chan struct{}
 
 	// ctx ends taking new work; abort ends attempts in flight.
 	ctx      context.Context
@@ -135,24 +168,30 @@ const (
 )
 
 // host is a callback host's share of delivery: streams ready to send to it,
-// and how many workers are sending to it now.
+// how many workers are sending to it now, and how it has been answering.
 type host struct {
 	key    string
 	ready  []*stream
 	active int
+	// queued counts its undelivered notifications, across its streams.
+	queued int
+	// failingSince is when its current run of failed attempts began; zero
+	// after a success.
+	failingSince time.Time
 }
 
 // New returns a dispatcher; Start starts it.
 func New(st Store, tokens TokenSource, cfg Config, log *slog.Logger) *Dispatcher {
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
-		DialContext:           dialer.DialContext,
-		ResponseHeaderTimeout: cfg.ResponseTimeout,
-		TLSHandshakeTimeout:   cfg.ConnectTimeout,
-		MaxIdleConns:          cfg.MaxConcurrency,
-		MaxIdleConnsPerHost:   cfg.PerHostConcurrency,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		DialContext:            cfg.Policy.DialContext(dialer.DialContext),
+		ResponseHeaderTimeout:  cfg.ResponseTimeout,
+		MaxResponseHeaderBytes: maxResponseHeader,
+		TLSHandshakeTimeout:    cfg.ConnectTimeout,
+		MaxIdleConns:           cfg.MaxConcurrency,
+		MaxIdleConnsPerHost:    cfg.PerHostConcurrency,
+		IdleConnTimeout:        90 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	return &Dispatcher{
 		cfg:    cfg,
@@ -165,7 +204,8 @@ func New(st Store, tokens TokenSource, cfg Config, log *slog.Logger) *Dispatcher
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		log:     log,
-		global:  make(chan struct{}, cfg.MaxConcurrency),
+		fresh:   make(chan struct{}, cfg.MaxConcurrency),
+		slow:    make(chan struct{}, cfg.MaxSlow),
 		updates: make(chan store.DeliveryUpdate, 1024),
 		flushed: make(chan struct{}),
 		streams: make(map[string]*stream),
@@ -235,8 +275,20 @@ func (d *Dispatcher) enqueueLocked(n store.Notification) {
 	s, ok := d.streams[n.CallID]
 	if !ok {
 		s = &stream{callID: n.CallID, host: d.hostFor(n.CallbackURI)}
-		d.streams[n.CallID] = s
 	}
+	if s.host.queued >= d.cfg.MaxBacklog {
+		// Refused, not dropped: recorded as failed, with the reason.
+		d.updates <- store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
+			Status:        store.Failed,
+			Attempts:      n.Attempts,
+			LastError:     fmt.Sprintf("not sent: %s already has %d undelivered notifications (--delivery-backlog)", s.host.key, s.host.queued),
+			LastAttemptAt: n.LastAttemptAt,
+		}}
+		d.log.Warn("notification refused: callback backlog full", "call", n.CallID, "message", n.MessageID, "host", s.host.key, "backlog", s.host.queued)
+		return
+	}
+	d.streams[n.CallID] = s
+	s.host.queued++
 	s.queue = append(s.queue, n)
 	if s.state == idle {
 		d.readyLocked(s)
@@ -296,12 +348,11 @@ func (d *Dispatcher) work(h *host) {
 		d.mu.Unlock()
 
 		select {
-		case d.global <- struct{}{}:
+		case d.fresh <- struct{}{}:
 		case <-d.ctx.Done():
 			continue
 		}
-		status, err := d.post(n)
-		<-d.global
+		status, err := d.attempt(n)
 		if d.abortCtx.Err() != nil {
 			continue // cut short by shutdown: the outcome is not the bot's
 		}
@@ -324,12 +375,23 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 	if err != nil {
 		u.LastError = err.Error()
 	}
+	h := s.host
+	delivered := err == nil && status >= 200 && status < 300
+	if delivered {
+		h.failingSince = time.Time{}
+	} else if h.failingSince.IsZero() {
+		h.failingSince = now
+	}
+	dead := !delivered && now.Sub(h.failingSince) >= d.cfg.RetryDeadline
 	switch {
-	case err == nil && status >= 200 && status < 300:
+	case delivered:
 		u.Status = store.Delivered
 		d.popLocked(s)
-	case errors.As(err, new(permanent)) || now.Sub(s.headSince) >= d.cfg.RetryDeadline:
+	case errors.As(err, new(permanent)) || now.Sub(s.headSince) >= d.cfg.RetryDeadline || dead:
 		u.Status = store.Failed
+		if dead && now.Sub(s.headSince) < d.cfg.RetryDeadline {
+			u.LastError += fmt.Sprintf(" (given up: every attempt to %s has failed since %s)", h.key, h.failingSince.Format(time.RFC3339))
+		}
 		d.log.Warn("notification failed", "call", n.CallID, "message", n.MessageID,
 			"attempts", u.Attempts, "status", status, "err", u.LastError)
 		d.popLocked(s)
@@ -351,6 +413,7 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 
 // popLocked drops the stream's head and lines up the next one.
 func (d *Dispatcher) popLocked(s *stream) {
+	s.host.queued--
 	s.queue[0] = store.Notification{}
 	s.queue = s.queue[1:]
 	s.headSince = time.Time{}
@@ -363,22 +426,76 @@ func (d *Dispatcher) popLocked(s *stream) {
 }
 
 // backoff is the wait before attempt n+1: exponential with full jitter.
+// The configuration guarantees positive bounds; the max keeps a zero from
+// reaching rand.N all the same.
 func (d *Dispatcher) backoff(attempts int) time.Duration {
 	ceiling := d.cfg.MinBackoff << min(attempts-1, 30)
 	if ceiling <= 0 || ceiling > d.cfg.MaxBackoff {
 		ceiling = d.cfg.MaxBackoff
 	}
-	return d.cfg.MinBackoff/2 + rand.N(ceiling)
+	return d.cfg.MinBackoff/2 + rand.N(max(ceiling, 1))
+}
+
+// errTooManySlow cuts short a slow attempt when every slow slot is taken.
+var errTooManySlow = errors.New("cut short: slow to answer while every slow delivery slot (--delivery-max-slow) was taken")
+
+// attempt makes one delivery attempt in the fresh slot the worker holds,
+// moving it to a slow slot if it outlasts SlowAfter.
+func (d *Dispatcher) attempt(n store.Notification) (int, error) {
+	ctx, cancel := context.WithCancelCause(d.abortCtx)
+	defer cancel(nil)
+	slot := &slot{held: d.fresh}
+	demote := time.AfterFunc(d.cfg.SlowAfter, func() { d.demote(slot, cancel) })
+	status, err := d.post(ctx, n)
+	demote.Stop()
+	slot.release()
+	if cause := context.Cause(ctx); errors.Is(cause, errTooManySlow) {
+		return status, cause
+	}
+	return status, err
+}
+
+// slot is the semaphore slot an attempt holds: fresh, then maybe slow.
+type slot struct {
+	mu       sync.Mutex
+	held     chan struct{}
+	released bool
+}
+
+func (s *slot) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.released {
+		<-s.held
+		s.released = true
+	}
+}
+
+// demote moves a slow attempt from its fresh slot to a slow one, or cuts
+// it short when there is none.
+func (d *Dispatcher) demote(s *slot, cancel context.CancelCauseFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return
+	}
+	select {
+	case d.slow <- struct{}{}:
+		<-d.fresh
+		s.held = d.slow
+	default:
+		cancel(errTooManySlow)
+	}
 }
 
 // post makes one delivery attempt, following redirects: a bot may answer 302
 // with a Location to have the notification delivered there.
-func (d *Dispatcher) post(n store.Notification) (int, error) {
+func (d *Dispatcher) post(parent context.Context, n store.Notification) (int, error) {
 	token, err := d.tokens.Token(n.Owner.AppID, n.Owner.TenantID)
 	if err != nil {
 		return 0, fmt.Errorf("sign callback token: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(d.abortCtx, d.cfg.ConnectTimeout+d.cfg.ResponseTimeout)
+	ctx, cancel := context.WithTimeout(parent, d.cfg.ConnectTimeout+d.cfg.ResponseTimeout)
 	defer cancel()
 	target := n.CallbackURI
 	for hop := 0; ; hop++ {
@@ -398,7 +515,11 @@ func (d *Dispatcher) post(n store.Notification) (int, error) {
 		}
 		resp, err := d.client.Do(req)
 		if err != nil {
-			return 0, errors.Unwrap(err) // the url.Error's cause; the URL is known
+			err = errors.Unwrap(err) // the url.Error's cause; the URL is known
+			if errors.As(err, new(*PolicyError)) {
+				return 0, permanent{err}
+			}
+			return 0, err
 		}
 		drain(resp)
 		if resp.StatusCode == http.StatusFound && hop < d.cfg.MaxRedirects {
@@ -423,10 +544,10 @@ type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
 
-// drain reads (a bounded amount of) the body so the connection can be
-// reused.
+// drain reads a little of the body so the connection can be reused; a
+// longer body is not read, and its connection is closed instead.
 func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	resp.Body.Close()
 }
 
