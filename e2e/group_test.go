@@ -185,7 +185,7 @@ func checkNotificationSchemas(t *testing.T, bots ...*testbot.Bot) {
 // the people in the meeting go on.
 func TestLeavingAMeetingEndsOnlyYourLeg(t *testing.T) {
 	env := testenv.Start(t)
-	appB, err := env.Server.Directory().AddApplication("bot B", auth.CallsRoles)
+	appB, _, err := env.Server.Directory().AddApplication(auth.AppSettings{DisplayName: "bot B"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestDeleteParticipant(t *testing.T) {
 		}
 		checkGraphError(t, env.Do(t, http.MethodDelete, testenv.CallPath(l.call.ID)+"/participants/"+bob, l.token, nil), http.StatusNotFound, "itemNotFound")
 
-		other, _ := env.Server.Directory().AddApplication("other bot", auth.CallsRoles)
+		other, _, _ := env.Server.Directory().AddApplication(auth.AppSettings{DisplayName: "other bot"})
 		otherToken, _, _ := env.Server.Tokens().AppToken(other)
 		o := join(t, env, otherToken, m, "organizer", false)
 		otherPID := participantID(t, l, other.ClientID)
@@ -561,7 +561,7 @@ func TestTwentyBotsLeaveInParallel(t *testing.T) {
 	apps := make([]string, n)
 	tokens := make([]string, n)
 	for i := range n {
-		app, err := env.Server.Directory().AddApplication(fmt.Sprint("bot ", i), auth.CallsRoles)
+		app, _, err := env.Server.Directory().AddApplication(auth.AppSettings{DisplayName: fmt.Sprint("bot ", i)})
 		if err != nil {
 			t.Fatal(err)
 		}

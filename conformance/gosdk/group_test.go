@@ -457,7 +457,7 @@ func (l *leg) call() *communications.CallsCallItemRequestBuilder {
 // a token obtained through azidentity.
 func (h *harness) otherApp(t *testing.T, name string) *harness {
 	t.Helper()
-	app, err := h.env.Server.Directory().AddApplication(name, auth.CallsRoles)
+	app, _, err := h.env.Server.Directory().AddApplication(auth.AppSettings{DisplayName: name})
 	if err != nil {
 		t.Fatal(err)
 	}

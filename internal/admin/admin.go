@@ -1,6 +1,7 @@
 // Package admin is callplane's own management surface, under /callplane/ and
 // apart from the Graph API: inspection of notification deliveries (why didn't
-// my bot get X?) and the simulator (the meetings and people around a bot).
+// my bot get X?), the simulator (the meetings and people around a bot), and
+// the tenant's app registrations.
 // Every request needs the admin credential from the data directory, sent as
 // a bearer token.
 package admin
@@ -9,13 +10,17 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/graph"
+	"github.com/callplane/callplane/internal/httpx"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -24,31 +29,48 @@ type Outbox interface {
 	Notifications(ctx context.Context, f store.Filter) ([]store.Notification, error)
 }
 
-// API serves the admin routes.
-type API struct {
-	secret   string
-	tenantID string
-	outbox   Outbox
-	sim      Simulator
-	log      *slog.Logger
-	mux      *http.ServeMux
+// Deps are what the admin API drives.
+type Deps struct {
+	// Secret is the admin credential; an API with an empty one refuses
+	// every request.
+	Secret       string
+	TenantID     string
+	Outbox       Outbox
+	Sim          Simulator
+	Applications auth.Registry
+	Calls        CallEnder
+	// CheckURL vets an application's calling webhook as callback URIs are
+	// vetted.
+	CheckURL func(string) error
+	Log      *slog.Logger
 }
 
-// New returns the admin API, guarded by secret; simulated meetings belong to
-// the tenant.
-func New(secret, tenantID string, outbox Outbox, sim Simulator, log *slog.Logger) *API {
-	a := &API{secret: secret, tenantID: tenantID, outbox: outbox, sim: sim, log: log, mux: http.NewServeMux()}
+// API serves the admin routes.
+type API struct {
+	Deps
+	mux *http.ServeMux
+}
+
+// New returns the admin API.
+func New(d Deps) *API {
+	a := &API{Deps: d, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /callplane/deliveries", a.deliveries)
 	a.simulatorRoutes()
+	a.applicationRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, http.StatusMethodNotAllowed, "methodNotAllowed", fmt.Sprintf("%s is not allowed for %s: use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+			return
+		}
 		writeError(w, http.StatusNotFound, "notFound", "No admin resource at "+r.URL.Path+".")
 	})
 	return a
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if subtle.ConstantTimeCompare([]byte(token), []byte(a.secret)) != 1 {
+	token, _ := httpx.BearerToken(r)
+	if a.Secret == "" || subtle.ConstantTimeCompare([]byte(token), []byte(a.Secret)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callplane admin"`)
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "The admin API needs the admin credential printed at startup, as a bearer token.")
 		return
@@ -76,19 +98,31 @@ type Delivery struct {
 	Payload        json.RawMessage `json:"payload"`
 }
 
-// DeliveryList is the body of GET /callplane/deliveries.
+// DeliveryList is the body of GET /callplane/deliveries: a page, and the
+// link to the next one when there may be more.
 type DeliveryList struct {
-	Value []Delivery `json:"value"`
+	Value    []Delivery `json:"value"`
+	NextLink string     `json:"@odata.nextLink,omitempty"`
 }
 
+// Listing bounds: a page holds at most maxPage deliveries and, payloads
+// included, about maxPageBytes; the next page is a link away.
+const (
+	defaultPage  = 100
+	maxPage      = 500
+	maxPageBytes = 4 << 20
+)
+
 // deliveries lists recent notifications, newest first, filtered by call,
-// callback URI and status: ?call=ID&callback=URI&status=failed&limit=N.
+// callback URI and status, a page at a time:
+// ?call=ID&callback=URI&status=failed&limit=N&before=SEQ.
 func (a *API) deliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.Filter{
 		CallID:      strings.ToLower(q.Get("call")),
 		CallbackURI: q.Get("callback"),
 		Status:      store.Status(q.Get("status")),
+		Limit:       defaultPage,
 	}
 	switch f.Status {
 	case "", store.Pending, store.Delivered, store.Failed:
@@ -98,21 +132,39 @@ func (a *API) deliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "badRequest", "limit must be a number from 1 to 10000.")
+		if err != nil || n < 1 || n > maxPage {
+			writeError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("limit must be a number from 1 to %d.", maxPage))
 			return
 		}
 		f.Limit = n
 	}
-	ns, err := a.outbox.Notifications(r.Context(), f)
+	if b := q.Get("before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "badRequest", "before must be a seq: the next page of a listing starts below it.")
+			return
+		}
+		f.Before = n
+	}
+	ns, err := a.Outbox.Notifications(r.Context(), f)
 	if err != nil {
-		a.log.Error("list deliveries", "err", err)
+		a.Log.Error("list deliveries", "err", err)
 		writeError(w, http.StatusInternalServerError, "generalException", "Listing deliveries failed.")
 		return
 	}
 	out := DeliveryList{Value: make([]Delivery, 0, len(ns))}
+	size := 0
 	for _, n := range ns {
+		if size += len(n.Payload); size > maxPageBytes && len(out.Value) > 0 {
+			break
+		}
 		out.Value = append(out.Value, describe(n))
+	}
+	if len(out.Value) > 0 && (len(out.Value) < len(ns) || len(ns) == f.Limit) {
+		next := r.URL.Query()
+		next.Set("before", strconv.FormatInt(out.Value[len(out.Value)-1].Seq, 10))
+		next.Set("limit", strconv.Itoa(f.Limit))
+		out.NextLink = "/callplane/deliveries?" + next.Encode()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -172,4 +224,38 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// maxBody bounds an admin request's body.
+const maxBody = 1 << 20
+
+// readJSON reads a small JSON body into v; an empty body is fine when
+// optional. It answers bad bodies itself: 413 too large, 415 not JSON, 408
+// too slow, 400 malformed.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	data, err := httpx.ReadBody(w, r, maxBody)
+	if err == nil {
+		err = httpx.CheckJSON(r, data)
+	}
+	switch {
+	case errors.Is(err, httpx.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "requestTooLarge", fmt.Sprintf("The body is larger than %d bytes.", maxBody))
+		return false
+	case errors.Is(err, httpx.ErrNotJSON):
+		writeError(w, http.StatusUnsupportedMediaType, "unsupportedMediaType", "The body must be JSON (Content-Type: application/json).")
+		return false
+	case errors.Is(err, httpx.ErrTimeout):
+		writeError(w, http.StatusRequestTimeout, "requestTimeout", "The body did not arrive in time.")
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "badRequest", "The body could not be read: "+err.Error())
+		return false
+	case len(strings.TrimSpace(string(data))) == 0 && optional:
+		return true
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		writeError(w, http.StatusBadRequest, "badRequest", "The body is not valid JSON for this request: "+err.Error())
+		return false
+	}
+	return true
 }

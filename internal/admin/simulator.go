@@ -2,10 +2,9 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
@@ -93,7 +92,7 @@ func (a *API) createMeeting(w http.ResponseWriter, r *http.Request) {
 		}
 		people = append(people, id)
 	}
-	g, err := a.sim.CreateMeeting(r.Context(), a.tenantID, req.Subject, organizer, people)
+	g, err := a.Sim.CreateMeeting(r.Context(), a.TenantID, req.Subject, organizer, people)
 	if err != nil {
 		a.simFailed(w, err)
 		return
@@ -103,7 +102,7 @@ func (a *API) createMeeting(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) showGroup(w http.ResponseWriter, r *http.Request) {
-	g, err := a.sim.Group(r.Context(), r.PathValue("id"))
+	g, err := a.Sim.Group(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.simFailed(w, err)
 		return
@@ -112,7 +111,7 @@ func (a *API) showGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) endGroup(w http.ResponseWriter, r *http.Request) {
-	if err := a.sim.EndGroup(r.Context(), r.PathValue("id")); err != nil {
+	if err := a.Sim.EndGroup(r.Context(), r.PathValue("id")); err != nil {
 		a.simFailed(w, err)
 		return
 	}
@@ -129,7 +128,7 @@ func (a *API) addPerson(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "badRequest", err.Error())
 		return
 	}
-	m, err := a.sim.AddPerson(r.Context(), r.PathValue("id"), person)
+	m, err := a.Sim.AddPerson(r.Context(), r.PathValue("id"), person)
 	if err != nil {
 		a.simFailed(w, err)
 		return
@@ -138,7 +137,7 @@ func (a *API) addPerson(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) removeParticipant(w http.ResponseWriter, r *http.Request) {
-	if err := a.sim.RemoveFromGroup(r.Context(), r.PathValue("id"), r.PathValue("pid")); err != nil {
+	if err := a.Sim.RemoveFromGroup(r.Context(), r.PathValue("id"), r.PathValue("pid")); err != nil {
 		a.simFailed(w, err)
 		return
 	}
@@ -147,7 +146,7 @@ func (a *API) removeParticipant(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) mute(muted bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := a.sim.MuteInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), muted); err != nil {
+		if err := a.Sim.MuteInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), muted); err != nil {
 			a.simFailed(w, err)
 			return
 		}
@@ -156,6 +155,7 @@ func (a *API) mute(muted bool) http.HandlerFunc {
 }
 
 func (a *API) simFailed(w http.ResponseWriter, err error) {
+	var invalid *call.InvalidError
 	switch {
 	case errors.Is(err, control.ErrNoSuchGroup):
 		writeError(w, http.StatusNotFound, "notFound", "No such meeting or group call.")
@@ -163,26 +163,12 @@ func (a *API) simFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "notFound", "No such participant.")
 	case errors.Is(err, call.ErrGroupEnded):
 		writeError(w, http.StatusConflict, "conflict", "The meeting or group call has ended.")
+	case errors.Is(err, call.ErrGroupFull):
+		writeError(w, http.StatusConflict, "conflict", "The meeting or group call is full: it has "+strconv.Itoa(call.MaxGroupSize)+" participants.")
+	case errors.As(err, &invalid):
+		writeError(w, http.StatusBadRequest, "badRequest", invalid.Msg)
 	default:
-		a.log.Error("simulator", "err", err)
+		a.Log.Error("simulator", "err", err)
 		writeError(w, http.StatusInternalServerError, "generalException", "The simulator failed: "+err.Error())
 	}
-}
-
-// readJSON reads a small JSON body into v; an empty body is fine when
-// optional.
-func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "badRequest", "The body could not be read: "+err.Error())
-		return false
-	}
-	if len(data) == 0 && optional {
-		return true
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		writeError(w, http.StatusBadRequest, "badRequest", "The body is not valid JSON for this request: "+err.Error())
-		return false
-	}
-	return true
 }

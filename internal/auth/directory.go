@@ -7,31 +7,10 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/callplane/callplane/internal/ids"
 )
-
-// CallsRoles are the Calls.* application permissions Graph defines; the dev
-// application is granted all of them.
-var CallsRoles = []string{
-	"Calls.AccessMedia.All",
-	"Calls.Initiate.All",
-	"Calls.InitiateGroupCall.All",
-	"Calls.JoinGroupCall.All",
-	"Calls.JoinGroupCallAsGuest.All",
-}
-
-// Application is an app registration: a client id, its secret, and the
-// application permissions (app roles) it was granted.
-type Application struct {
-	ClientID    string   `json:"clientId"`
-	DisplayName string   `json:"displayName"`
-	Secret      string   `json:"clientSecret"`
-	Roles       []string `json:"roles"`
-	// ObjectID is the application's service principal in the tenant: the
-	// oid of its tokens.
-	ObjectID string `json:"objectId"`
-}
 
 // User is a directory user, the subject of delegated tokens.
 type User struct {
@@ -48,66 +27,100 @@ type directoryFile struct {
 	AdminSecret  string        `json:"adminSecret"`
 }
 
-// Directory is callplane's stand-in for Entra ID: one tenant, its app
-// registrations and users, and the admin credential of callplane's own
-// management endpoints. It lives in a JSON file in the data directory.
+// Directory is callplane's stand-in for Entra ID with the embedded store:
+// one tenant, its app registrations (a Registry) and users, and the admin
+// credential of callplane's own management endpoints. It lives in a JSON
+// file in the data directory, the dev application first, and every change
+// is written back at once.
 type Directory struct {
 	path string
-	mu   sync.RWMutex
-	f    directoryFile
+	now  func() time.Time
+
+	mu sync.RWMutex
+	f  directoryFile
+	// byID indexes f.Applications by client id.
+	byID map[string]int
+}
+
+var _ Registry = (*Directory)(nil)
+
+// Opened says what LoadOrCreateDirectory found.
+type Opened struct {
+	// Created: there was no directory; a new one was made.
+	Created bool
+	// NewAdminSecret: the directory had no admin secret; one was generated.
+	NewAdminSecret bool
 }
 
 // LoadOrCreateDirectory reads the directory at path, or creates one with a
 // dev tenant, a dev application holding every Calls.* permission, and a dev
-// user. created reports whether it was created now.
-func LoadOrCreateDirectory(path string) (d *Directory, created bool, err error) {
-	d = &Directory{path: path}
+// user. A directory without an admin secret gets one: the admin API is never
+// open to requests without a credential.
+func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
+	d := &Directory{path: path, now: time.Now}
+	var opened Opened
 	raw, err := os.ReadFile(path)
-	if err == nil {
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(raw, &d.f); err != nil {
-			return nil, false, fmt.Errorf("auth: %s: %w", path, err)
+			return nil, opened, fmt.Errorf("auth: %s: %w", path, err)
 		}
 		if d.f.TenantID == "" || len(d.f.Applications) == 0 {
-			return nil, false, fmt.Errorf("auth: %s has no tenant or no application", path)
+			return nil, opened, fmt.Errorf("auth: %s has no tenant or no application", path)
 		}
-		return d, false, nil
+	case errors.Is(err, os.ErrNotExist):
+		opened.Created = true
+		d.f = directoryFile{
+			TenantID: ids.New(),
+			Users: []User{{
+				ObjectID:          ids.New(),
+				UserPrincipalName: "dev@callplane.test",
+				DisplayName:       "Dev User",
+			}},
+		}
+		dev := newApplication(AppSettings{DisplayName: "callplane dev bot"}, d.now())
+		secret := newSecret("", time.Time{}, d.now())
+		dev.Secret = secret.Value
+		dev.Secrets = []SecretCredential{secret.SecretCredential}
+		d.f.Applications = []Application{dev}
+	default:
+		return nil, opened, err
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
+	changed := opened.Created
+	if d.f.AdminSecret == "" {
+		d.f.AdminSecret = ids.Secret(24)
+		opened.NewAdminSecret, changed = !opened.Created, true
 	}
-	d.f = directoryFile{
-		TenantID: ids.New(),
-		Applications: []Application{{
-			ClientID:    ids.New(),
-			DisplayName: "callplane dev bot",
-			Secret:      ids.Secret(24),
-			Roles:       CallsRoles,
-			ObjectID:    ids.New(),
-		}},
-		Users: []User{{
-			ObjectID:          ids.New(),
-			UserPrincipalName: "dev@callplane.test",
-			DisplayName:       "Dev User",
-		}},
-		AdminSecret: ids.Secret(24),
+	for i := range d.f.Applications {
+		changed = d.f.Applications[i].upgrade(d.now()) || changed
 	}
-	if err := writeJSONAtomic(path, &d.f); err != nil {
-		return nil, false, err
+	d.index()
+	if changed {
+		if err := writeJSONAtomic(path, &d.f); err != nil {
+			return nil, opened, err
+		}
 	}
-	return d, true, nil
+	return d, opened, nil
+}
+
+func (d *Directory) index() {
+	d.byID = make(map[string]int, len(d.f.Applications))
+	for i, a := range d.f.Applications {
+		d.byID[a.ClientID] = i
+	}
 }
 
 // TenantID is the directory's one tenant.
 func (d *Directory) TenantID() string { return d.f.TenantID }
 
-// AdminSecret is the credential of callplane's admin endpoints.
+// AdminSecret is the credential of callplane's admin endpoints; never empty.
 func (d *Directory) AdminSecret() string { return d.f.AdminSecret }
 
 // DefaultApplication is the application created with the directory.
 func (d *Directory) DefaultApplication() Application {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.f.Applications[0]
+	return d.f.Applications[0].clone()
 }
 
 // DefaultUser is the user created with the directory.
@@ -117,37 +130,181 @@ func (d *Directory) DefaultUser() User { return d.f.Users[0] }
 func (d *Directory) Application(clientID string) (Application, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	i := slices.IndexFunc(d.f.Applications, func(a Application) bool { return a.ClientID == clientID })
-	if i < 0 {
+	i, ok := d.byID[clientID]
+	if !ok {
 		return Application{}, false
 	}
-	return d.f.Applications[i], true
+	return d.f.Applications[i].clone(), true
 }
 
-// Applications lists every registration.
+// Registered reports whether the client id is a registered application,
+// without copying it: every Graph request asks.
+func (d *Directory) Registered(clientID string) ([]string, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	i, ok := d.byID[clientID]
+	if !ok {
+		return nil, false
+	}
+	return d.f.Applications[i].Roles, true
+}
+
+// Applications lists every registration, the dev application first.
 func (d *Directory) Applications() []Application {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return slices.Clone(d.f.Applications)
+	out := make([]Application, len(d.f.Applications))
+	for i, a := range d.f.Applications {
+		out[i] = a.clone()
+	}
+	return out
 }
 
-// AddApplication registers a new application with the given permissions and
-// saves the directory.
-func (d *Directory) AddApplication(displayName string, roles []string) (Application, error) {
-	app := Application{
-		ClientID:    ids.New(),
-		DisplayName: displayName,
-		Secret:      ids.Secret(24),
-		Roles:       slices.Clone(roles),
-		ObjectID:    ids.New(),
+// AddApplication registers an application with a first secret.
+func (d *Directory) AddApplication(s AppSettings) (Application, NewSecret, error) {
+	if err := s.validate(); err != nil {
+		return Application{}, NewSecret{}, err
 	}
+	app := newApplication(s, d.now())
+	secret := newSecret("", time.Time{}, d.now())
+	app.Secrets = []SecretCredential{secret.SecretCredential}
+	err := d.change(func(f *directoryFile) error {
+		f.Applications = append(f.Applications, app)
+		return nil
+	})
+	if err != nil {
+		return Application{}, NewSecret{}, err
+	}
+	return app.clone(), secret, nil
+}
+
+// UpdateApplication changes what the changes set.
+func (d *Directory) UpdateApplication(clientID string, c AppChanges) (Application, error) {
+	if err := c.validate(); err != nil {
+		return Application{}, err
+	}
+	var out Application
+	err := d.changeApp(clientID, func(a *Application) error {
+		c.apply(a)
+		out = a.clone()
+		return nil
+	})
+	return out, err
+}
+
+// RemoveApplication deletes a registration. The dev application stays: the
+// banner, callplane token and loose mode speak for it.
+func (d *Directory) RemoveApplication(clientID string) (Application, error) {
+	var removed Application
+	err := d.change(func(f *directoryFile) error {
+		i, ok := d.byID[clientID]
+		switch {
+		case !ok:
+			return ErrNoSuchApplication
+		case i == 0:
+			return ErrDevApplication
+		}
+		removed = f.Applications[i].clone()
+		f.Applications = slices.Delete(f.Applications, i, i+1)
+		return nil
+	})
+	return removed, err
+}
+
+// AddSecret gives the application another client secret, valid until
+// expires (never, if zero).
+func (d *Directory) AddSecret(clientID, displayName string, expires time.Time) (NewSecret, error) {
+	if err := checkLength("displayName", displayName, maxDisplayName); err != nil {
+		return NewSecret{}, err
+	}
+	secret := newSecret(displayName, expires, d.now())
+	err := d.changeApp(clientID, func(a *Application) error {
+		if len(a.Secrets) >= maxCredentials {
+			return &InvalidError{Msg: fmt.Sprintf("an application holds at most %d secrets: remove one first", maxCredentials)}
+		}
+		a.Secrets = append(a.Secrets, secret.SecretCredential)
+		return nil
+	})
+	return secret, err
+}
+
+// RemoveSecret revokes a client secret at once.
+func (d *Directory) RemoveSecret(clientID, secretID string) error {
+	return d.changeApp(clientID, func(a *Application) error {
+		i := slices.IndexFunc(a.Secrets, func(s SecretCredential) bool { return s.ID == secretID })
+		if i < 0 {
+			return ErrNoSuchCredential
+		}
+		if a.Secret != "" && a.Secrets[i].matches(a.Secret) {
+			a.Secret = "" // the banner's secret is no longer valid
+		}
+		a.Secrets = slices.Delete(a.Secrets, i, i+1)
+		return nil
+	})
+}
+
+// AddCertificate adds a certificate credential from its PEM encoding: the
+// token endpoint then takes client assertions signed with its key.
+func (d *Directory) AddCertificate(clientID, displayName string, pemData []byte) (CertificateCredential, error) {
+	cert, err := newCertificate(displayName, pemData, d.now())
+	if err != nil {
+		return CertificateCredential{}, err
+	}
+	err = d.changeApp(clientID, func(a *Application) error {
+		if len(a.Certificates) >= maxCredentials {
+			return &InvalidError{Msg: fmt.Sprintf("an application holds at most %d certificates: remove one first", maxCredentials)}
+		}
+		if slices.ContainsFunc(a.Certificates, func(c CertificateCredential) bool { return c.Thumbprint == cert.Thumbprint }) {
+			return &InvalidError{Msg: "the application already has this certificate"}
+		}
+		a.Certificates = append(a.Certificates, cert)
+		return nil
+	})
+	return cert, err
+}
+
+// RemoveCertificate revokes a certificate credential at once.
+func (d *Directory) RemoveCertificate(clientID, certificateID string) error {
+	return d.changeApp(clientID, func(a *Application) error {
+		i := slices.IndexFunc(a.Certificates, func(c CertificateCredential) bool { return c.ID == certificateID })
+		if i < 0 {
+			return ErrNoSuchCredential
+		}
+		a.Certificates = slices.Delete(a.Certificates, i, i+1)
+		return nil
+	})
+}
+
+// changeApp applies fn to a copy of one application and saves the result.
+func (d *Directory) changeApp(clientID string, fn func(*Application) error) error {
+	return d.change(func(f *directoryFile) error {
+		i, ok := d.byID[clientID]
+		if !ok {
+			return ErrNoSuchApplication
+		}
+		a := f.Applications[i].clone()
+		if err := fn(&a); err != nil {
+			return err
+		}
+		f.Applications[i] = a
+		return nil
+	})
+}
+
+// change applies fn to a copy of the directory, writes the copy to disk and
+// only then makes it current: what is served is always what is saved.
+func (d *Directory) change(fn func(*directoryFile) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	next := d.f
-	next.Applications = append(slices.Clone(d.f.Applications), app)
+	next.Applications = slices.Clone(d.f.Applications)
+	if err := fn(&next); err != nil {
+		return err
+	}
 	if err := writeJSONAtomic(d.path, &next); err != nil {
-		return Application{}, err
+		return fmt.Errorf("auth: save %s: %w", d.path, err)
 	}
 	d.f = next
-	return app, nil
+	d.index()
+	return nil
 }

@@ -7,7 +7,7 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -47,15 +47,22 @@ func Issuer(baseURL, tenantID string) string {
 	return strings.TrimSuffix(baseURL, "/") + "/" + tenantID + "/v2.0"
 }
 
-// TokenService issues and validates Graph access tokens for one directory.
+// TokenService issues and validates Graph access tokens for one registry.
+//
+// A token is accepted for what it is, not for where it was obtained: signed
+// with the service's key, for Graph, for the tenant, of a registered
+// application, in its lifetime. Its issuer names the URL it was obtained
+// through (OpenID clients compare it with the metadata they fetched) and
+// must have Entra's form for the tenant, on any host: a token obtained on
+// one port stays valid when callplane restarts on another, or is reached
+// through a proxy.
 type TokenService struct {
-	dir *Directory
+	reg Registry
 	key *Key
-	// issuer is the primary issuer; issuers are all those accepted, one per
-	// base URL callplane is reached at (http and https listeners).
-	issuer  string
-	issuers []string
-	now     func() time.Time
+	// defaultBase names the issuer of tokens issued without a request
+	// (callplane token, tests): the server's advertised base URL.
+	defaultBase string
+	now         func() time.Time
 
 	// verified caches the outcome of signature checks: a bot sends the same
 	// token on every request for an hour, and RSA verification is the
@@ -64,32 +71,21 @@ type TokenService struct {
 	verified map[string]*Principal
 }
 
-// NewTokenService issues tokens for the directory's tenant with key, under
-// issuer; it also accepts tokens of the other issuers, the names the same
-// service has at its other addresses.
-func NewTokenService(dir *Directory, key *Key, issuer string, others ...string) *TokenService {
+// NewTokenService issues tokens for the registry's tenant with key; tokens
+// issued without a request carry the issuer of defaultBase.
+func NewTokenService(reg Registry, key *Key, defaultBase string) *TokenService {
 	return &TokenService{
-		dir:      dir,
-		key:      key,
-		issuer:   issuer,
-		issuers:  append([]string{issuer}, others...),
-		now:      time.Now,
-		verified: make(map[string]*Principal),
+		reg:         reg,
+		key:         key,
+		defaultBase: defaultBase,
+		now:         time.Now,
+		verified:    make(map[string]*Principal),
 	}
 }
 
-// Issuer is the iss claim of the service's tokens.
-func (s *TokenService) Issuer() string { return s.issuer }
-
-// issuerFor is the issuer for clients that reached the service at baseURL:
-// its own name there if it has one, else the primary issuer. OpenID clients
-// expect the issuer of the metadata they fetched.
-func (s *TokenService) issuerFor(baseURL string) string {
-	iss := Issuer(baseURL, s.dir.TenantID())
-	if slices.Contains(s.issuers, iss) {
-		return iss
-	}
-	return s.issuer
+// Issuer is the iss claim of tokens obtained through baseURL.
+func (s *TokenService) Issuer(baseURL string) string {
+	return Issuer(baseURL, s.reg.TenantID())
 }
 
 // Key is the key the service signs with.
@@ -97,13 +93,13 @@ func (s *TokenService) Key() *Key { return s.key }
 
 // AppToken issues an application (client-credentials) token for app.
 func (s *TokenService) AppToken(app Application) (string, time.Time, error) {
-	return s.sign(s.appClaims(app, s.now(), TokenLifetime))
+	return s.appTokenFor(app, s.defaultBase)
 }
 
 // appTokenFor issues an application token under the issuer of baseURL.
 func (s *TokenService) appTokenFor(app Application, baseURL string) (string, time.Time, error) {
 	c := s.appClaims(app, s.now(), TokenLifetime)
-	c.Issuer = s.issuerFor(baseURL)
+	c.Issuer = s.Issuer(baseURL)
 	return s.sign(c)
 }
 
@@ -143,14 +139,14 @@ func (s *TokenService) baseClaims(app Application, now time.Time, lifetime time.
 	c := &accessClaims{
 		registeredClaims: registeredClaims{
 			RegisteredClaims: jwt.RegisteredClaims{
-				Issuer:    s.issuer,
+				Issuer:    s.Issuer(s.defaultBase),
 				IssuedAt:  jwt.NewNumericDate(now),
 				NotBefore: jwt.NewNumericDate(now),
 				ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
 			},
 			Audience: audience{GraphAudience},
 		},
-		TenantID: s.dir.TenantID(),
+		TenantID: s.reg.TenantID(),
 		AppID:    app.ClientID,
 		AZP:      app.ClientID,
 		Version:  "2.0",
@@ -187,7 +183,9 @@ func (e *TokenError) Error() string { return e.Reason }
 var ErrNoToken = &TokenError{Reason: "Access token is empty."}
 
 // Verify checks a bearer token's signature, lifetime, audience, issuer and
-// tenant, and returns the principal it was issued to.
+// tenant, and that its application is still registered, and returns the
+// principal it speaks for, with the application's current roles: a changed
+// or removed registration takes effect on tokens already issued.
 func (s *TokenService) Verify(token string) (*Principal, error) {
 	if token == "" {
 		return nil, ErrNoToken
@@ -196,23 +194,40 @@ func (s *TokenService) Verify(token string) (*Principal, error) {
 	s.mu.Lock()
 	p, ok := s.verified[token]
 	s.mu.Unlock()
-	if ok {
-		if now.Before(p.expires) {
-			return p, nil
+	if !ok {
+		var err error
+		if p, err = s.verify(token, now); err != nil {
+			return nil, err
 		}
+		s.mu.Lock()
+		if len(s.verified) > 10000 {
+			clear(s.verified) // bounded: a flood of distinct tokens only costs re-verification
+		}
+		s.verified[token] = p
+		s.mu.Unlock()
+	}
+	if !now.Before(p.expires) {
 		return nil, &TokenError{Reason: "Access token has expired or is not yet valid."}
 	}
-	p, err := s.verify(token, now)
-	if err != nil {
-		return nil, err
+	roles, registered := s.reg.Registered(p.AppID)
+	if !registered {
+		return nil, &TokenError{Reason: fmt.Sprintf("Invalid application: %s is not registered in the tenant (it may have been removed).", p.AppID)}
 	}
-	s.mu.Lock()
-	if len(s.verified) > 10000 {
-		clear(s.verified) // bounded: a flood of distinct tokens only costs re-verification
+	current := *p
+	if !current.Delegated {
+		current.Roles = roles
 	}
-	s.verified[token] = p
-	s.mu.Unlock()
-	return p, nil
+	return &current, nil
+}
+
+// validIssuer accepts Entra's v2.0 issuer form for the tenant on any http or
+// https host: {scheme}://{host}/{tenant}/v2.0.
+func (s *TokenService) validIssuer(iss string) bool {
+	u, err := url.Parse(iss)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return false
+	}
+	return strings.EqualFold(u.Path, "/"+s.reg.TenantID()+"/v2.0")
 }
 
 func (s *TokenService) verify(token string, now time.Time) (*Principal, error) {
@@ -241,16 +256,15 @@ func (s *TokenService) verify(token string, now time.Time) (*Principal, error) {
 	default:
 		return nil, &TokenError{Reason: "Access token validation failure: " + err.Error()}
 	}
-	if !slices.Contains(s.issuers, c.Issuer) {
-		return nil, &TokenError{Reason: fmt.Sprintf("Invalid issuer: this service issues tokens as %s.", s.issuer)}
+	if !s.validIssuer(c.Issuer) {
+		return nil, &TokenError{Reason: fmt.Sprintf("Invalid issuer: this service issues tokens as <its URL>/%s/v2.0.", s.reg.TenantID())}
 	}
-	if c.TenantID != s.dir.TenantID() {
+	if c.TenantID != s.reg.TenantID() {
 		return nil, &TokenError{Reason: "Invalid tenant: the token was issued for another tenant."}
 	}
 	p := &Principal{
 		TenantID:  c.TenantID,
 		AppID:     c.AppID,
-		Roles:     c.Roles,
 		Delegated: c.Scope != "" && len(c.Roles) == 0,
 		expires:   c.ExpiresAt.Time,
 	}

@@ -1,5 +1,5 @@
 // Package cli is callplane's command line: serve, token, listen, deliveries,
-// sim. Each flag
+// sim, app. Each flag
 // can also be set by an environment variable, CALLPLANE_ and the flag's name
 // in capitals with dashes as underscores (--answer-delay: CALLPLANE_ANSWER_DELAY);
 // a flag on the command line wins.
@@ -28,6 +28,7 @@ func commands() []command {
 		{"listen", "receive notifications like a bot would, and print them", runListen},
 		{"deliveries", "list recent notification deliveries of a running callplane", runDeliveries},
 		{"sim", "drive the simulator: meetings and the people in them (callplane sim for its commands)", runSim},
+		{"app", "manage app registrations: add, list, show, set, remove, secret, certificate", runApp},
 	}
 }
 
@@ -64,7 +65,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "callplane: a self-hosted Microsoft Graph calls API for developing and testing calling bots\n\nUsage: callplane <command> [flags]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'callplane <command> --help' for a command's flags. Every flag can also be set\nthrough the environment: --data is CALLPLANE_DATA, --answer-delay is CALLPLANE_ANSWER_DELAY.\n")
 }

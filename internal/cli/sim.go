@@ -94,6 +94,9 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 	return errUsage
 }
 
+// boolFlags are the flags of sim and app that take no value.
+var boolFlags = map[string]bool{"phone": true, "json": true}
+
 // splitArgs separates positional arguments from flags, so that both orders
 // work: "sim person add MEETING --id u1" and "sim person add --id u1 MEETING".
 func splitArgs(args []string) (positional, flags []string) {
@@ -102,7 +105,7 @@ func splitArgs(args []string) (positional, flags []string) {
 		switch {
 		case !strings.HasPrefix(a, "-"):
 			positional = append(positional, a)
-		case strings.Contains(a, "=") || a == "--phone" || a == "-phone":
+		case strings.Contains(a, "=") || boolFlags[strings.TrimLeft(a, "-")]:
 			flags = append(flags, a)
 		default:
 			flags = append(flags, a)

@@ -32,7 +32,7 @@ func (a *API) listParticipants(w http.ResponseWriter, r *http.Request, p *auth.P
 		return
 	}
 	list := graph.ParticipantList{
-		ODataContext: BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants",
+		ODataContext: a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants",
 		Value:        make([]graph.Participant, 0, len(members)),
 	}
 	for _, m := range members {
@@ -52,7 +52,7 @@ func (a *API) getParticipant(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		ODataContext string `json:"@odata.context"`
 		graph.Participant
 	}{
-		ODataContext: BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants/$entity",
+		ODataContext: a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants/$entity",
 		Participant:  graph.ParticipantOf(m),
 	}
 	writeJSON(w, http.StatusOK, body)
@@ -125,14 +125,14 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	body := graph.OperationOf(op)
-	body.ODataContext = BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations/$entity"
+	body.ODataContext = a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations/$entity"
 	writeJSON(w, http.StatusOK, body)
 }
 
 // writeOperation answers an action with its operation: 200, the operation,
 // and a Location to fetch it again.
 func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID string, op call.Operation) {
-	base := BaseURL(r) + "/" + version(r)
+	base := a.base(r) + "/" + version(r)
 	w.Header().Set("Location", base+graph.OperationPath(callID, op.ID))
 	body := graph.OperationOf(op)
 	body.ODataContext = base + "/$metadata#communications/calls('" + callID + "')/operations/$entity"

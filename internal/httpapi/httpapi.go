@@ -9,10 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +20,7 @@ import (
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/graph"
+	"github.com/callplane/callplane/internal/httpx"
 	"github.com/callplane/callplane/internal/ids"
 )
 
@@ -44,7 +45,12 @@ type API struct {
 	log      *slog.Logger
 	// loose, when set, is the principal a request without a token acts as.
 	loose *auth.Principal
-	mux   *http.ServeMux
+	// guard, when set, may refuse a request before anything else happens.
+	guard func(*http.Request) error
+	// base is the base URL callplane advertises for a request.
+	base     func(*http.Request) string
+	mux      *http.ServeMux
+	patterns []string
 }
 
 // Option configures an API.
@@ -54,14 +60,26 @@ type Option func(*API)
 // carry a token are still checked.
 func Loose(p *auth.Principal) Option { return func(a *API) { a.loose = p } }
 
-// New returns the API over the control service.
-func New(calls *control.Service, verifier Verifier, log *slog.Logger, opts ...Option) *API {
-	a := &API{calls: calls, verifier: verifier, log: log, mux: http.NewServeMux()}
+// Guard refuses, with 403, every request check returns an error for.
+func Guard(check func(*http.Request) error) Option { return func(a *API) { a.guard = check } }
+
+// New returns the API over the control service. base is the base URL
+// callplane advertises for a request: where Location headers and
+// @odata.context point.
+func New(calls *control.Service, verifier Verifier, base func(*http.Request) string, log *slog.Logger, opts ...Option) *API {
+	a := &API{calls: calls, verifier: verifier, log: log, mux: http.NewServeMux(), base: base}
 	for _, o := range opts {
 		o(a)
 	}
 	a.routes()
 	return a
+}
+
+// RoutePatterns lists every route the API serves, as ServeMux patterns
+// ("POST /v1.0/communications/calls/{id}/keepAlive"): for tests that must
+// cover them all.
+func RoutePatterns() []string {
+	return New(nil, nil, nil, slog.New(slog.DiscardHandler)).patterns
 }
 
 func (a *API) routes() {
@@ -80,6 +98,7 @@ func (a *API) routes() {
 
 // handle registers an authenticated Graph handler.
 func (a *API) handle(pattern string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) {
+	a.patterns = append(a.patterns, pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, ok := a.authenticate(w, r)
 		if ok {
@@ -113,6 +132,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusInternalServerError, "generalException", "An internal server error occurred.")
 		}
 	}()
+	if a.guard != nil {
+		if err := a.guard(r); err != nil {
+			writeError(w, r, http.StatusForbidden, "accessDenied", sentence(err.Error()))
+			return
+		}
+	}
 	if !a.log.Enabled(r.Context(), slog.LevelDebug) {
 		a.mux.ServeHTTP(w, r)
 		return
@@ -152,7 +177,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // authenticate checks the bearer token. Graph's calls API takes application
 // tokens only: a delegated (user) token is refused with 403.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Principal, bool) {
-	token, hasToken := bearer(r)
+	token, hasToken := httpx.BearerToken(r)
 	if !hasToken && a.loose != nil {
 		return a.loose, true
 	}
@@ -172,19 +197,6 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Princi
 		return nil, false
 	}
 	return p, true
-}
-
-// bearer extracts the token of an Authorization: Bearer header.
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "", false
-	}
-	scheme, token, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", true
-	}
-	return strings.TrimSpace(token), true
 }
 
 func owner(p *auth.Principal) call.Owner {
@@ -210,8 +222,7 @@ func (a *API) createCall(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		a.fail(w, r, err)
 		return
 	}
-	base := BaseURL(r) + "/" + version(r)
-	w.Header().Set("Location", base+graph.CallPath(c.ID))
+	w.Header().Set("Location", a.base(r)+"/"+version(r)+graph.CallPath(c.ID))
 	a.writeCall(w, r, http.StatusCreated, c)
 }
 
@@ -245,7 +256,7 @@ func (a *API) keepAlive(w http.ResponseWriter, r *http.Request, p *auth.Principa
 
 func (a *API) writeCall(w http.ResponseWriter, r *http.Request, status int, c *call.Call) {
 	body := graph.FromCall(c)
-	body.ODataContext = BaseURL(r) + "/" + version(r) + "/$metadata#communications/calls/$entity"
+	body.ODataContext = a.base(r) + "/" + version(r) + "/$metadata#communications/calls/$entity"
 	writeJSON(w, status, body)
 }
 
@@ -260,27 +271,36 @@ func (a *API) decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool
 }
 
 func (a *API) decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	var body io.Reader = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	var data []byte
+	var err error
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
+		data, err = httpx.ReadBody(w, r, maxBodyBytes)
 	case "gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
+		zr, zerr := gzip.NewReader(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if zerr != nil {
 			writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body is not valid gzip.")
 			return false
 		}
 		defer zr.Close()
-		body = io.LimitReader(zr, maxBodyBytes+1)
+		data, err = httpx.ReadLimited(zr, maxBodyBytes)
 	default:
 		writeError(w, r, http.StatusUnsupportedMediaType, "BadRequest",
 			fmt.Sprintf("Content-Encoding %q is not supported: send gzip or no encoding.", enc))
 		return false
 	}
-	data, err := io.ReadAll(body)
-	var tooBig *http.MaxBytesError
+	if err == nil {
+		err = httpx.CheckJSON(r, data)
+	}
 	switch {
-	case errors.As(err, &tooBig) || len(data) > maxBodyBytes:
-		writeError(w, r, http.StatusRequestEntityTooLarge, "BadRequest", "The request body is too large.")
+	case errors.Is(err, httpx.ErrTooLarge):
+		writeError(w, r, http.StatusRequestEntityTooLarge, "BadRequest", fmt.Sprintf("The request body is larger than %d bytes.", maxBodyBytes))
+		return false
+	case errors.Is(err, httpx.ErrNotJSON):
+		writeError(w, r, http.StatusUnsupportedMediaType, "BadRequest", sentence(err.Error()))
+		return false
+	case errors.Is(err, httpx.ErrTimeout):
+		writeError(w, r, http.StatusRequestTimeout, "BadRequest", sentence(err.Error()))
 		return false
 	case err != nil:
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "The request body could not be read: "+err.Error())
@@ -312,6 +332,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		invalid    *call.InvalidError
 		badBody    *graph.RequestError
 		permission *control.PermissionError
+		throttled  *control.ThrottledError
 	)
 	switch {
 	case errors.Is(err, call.ErrNotFound):
@@ -320,7 +341,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Participant not found.")
 	case errors.Is(err, control.ErrNoSuchOperation):
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Operation not found.")
-	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees):
+	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees), errors.Is(err, call.ErrGroupFull):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
 	case errors.Is(err, call.ErrGroupEnded):
 		writeError(w, r, http.StatusConflict, "Conflict", sentence(err.Error()))
@@ -330,6 +351,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", badBody.Msg)
 	case errors.As(err, &permission):
 		writeError(w, r, http.StatusForbidden, "7504", permission.Msg)
+	case errors.As(err, &throttled):
+		// Graph's throttling answer: 429, Retry-After in seconds.
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Round(time.Second)/time.Second)))
+		writeError(w, r, http.StatusTooManyRequests, "TooManyRequests", throttled.Msg)
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 		writeError(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", "The request was cancelled.")
@@ -351,14 +376,11 @@ func sentence(s string) string {
 // not with this method, else 400 naming the first segment Graph could not
 // resolve, as Graph does.
 func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodPatch, http.MethodPut} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := a.mux.Handler(probe); pattern != "/" && pattern != "" {
-			writeError(w, r, http.StatusMethodNotAllowed, "BadRequest",
-				fmt.Sprintf("The HTTP method '%s' is not allowed for %s.", r.Method, r.URL.Path))
-			return
-		}
+	if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, r, http.StatusMethodNotAllowed, "BadRequest",
+			fmt.Sprintf("The HTTP method '%s' is not allowed for %s.", r.Method, r.URL.Path))
+		return
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[1:] // after the version
 	known := []string{"communications", "calls"}
@@ -396,13 +418,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func version(r *http.Request) string {
 	v, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	return v
-}
-
-// BaseURL is the scheme and host the client used to reach callplane.
-func BaseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }

@@ -12,14 +12,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/auth"
-	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/delivery"
 	"github.com/callplane/callplane/internal/httpapi"
@@ -27,51 +28,6 @@ import (
 	"github.com/callplane/callplane/internal/store/cache"
 	"github.com/callplane/callplane/internal/store/sqlite"
 )
-
-// DefaultListen is where callplane listens unless told otherwise.
-const DefaultListen = "127.0.0.1:8080"
-
-// Config is everything a server needs.
-type Config struct {
-	// Listen is the address of the HTTP listener.
-	Listen string
-	// DataDir holds the database, keys and the identity directory.
-	DataDir string
-	// PublicURL is the base URL clients reach callplane at; it names the
-	// token issuer. Empty means http:// and the listen address.
-	PublicURL string
-	// TLSListen, when set, is the address of an HTTPS listener serving the
-	// same API: clients such as the Graph JavaScript client only send their
-	// token over HTTPS.
-	TLSListen string
-	// TLSCert and TLSKey are the operator's certificate and key files. When
-	// empty, callplane uses a certificate of its own, signed by a CA it
-	// generates in the data directory (tls/ca.pem is the file to trust).
-	TLSCert, TLSKey string
-	// TLSHosts are extra names (DNS or IP) for the generated certificate.
-	TLSHosts []string
-	Timing   call.Timing
-	// Retention is how long ended calls and finished notifications stay.
-	Retention time.Duration
-	Delivery  delivery.Config
-	// CallbackIssuer is the iss claim of callback tokens.
-	CallbackIssuer string
-	// Loose lets requests without a token act as the default application.
-	Loose  bool
-	Logger *slog.Logger
-}
-
-// Defaults returns a configuration with every default filled in.
-func Defaults() Config {
-	return Config{
-		Listen:         DefaultListen,
-		DataDir:        "callplane-data",
-		Timing:         call.DefaultTiming,
-		Retention:      24 * time.Hour,
-		Delivery:       delivery.DefaultConfig,
-		CallbackIssuer: auth.DefaultCallbackIssuer,
-	}
-}
 
 // Files in the data directory.
 const (
@@ -87,8 +43,8 @@ const (
 type Identity struct {
 	Directory *auth.Directory
 	GraphKey  *auth.Key
-	// Created reports that the directory was created by this call.
-	Created bool
+	// Opened says whether the directory was created, or completed, now.
+	Opened auth.Opened
 }
 
 // OpenIdentity loads the data directory's identity, creating the directory
@@ -97,7 +53,7 @@ func OpenIdentity(dataDir string) (*Identity, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
-	dir, created, err := auth.LoadOrCreateDirectory(filepath.Join(dataDir, directoryFile))
+	dir, opened, err := auth.LoadOrCreateDirectory(filepath.Join(dataDir, directoryFile))
 	if err != nil {
 		return nil, err
 	}
@@ -105,33 +61,43 @@ func OpenIdentity(dataDir string) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{Directory: dir, GraphKey: key, Created: created}, nil
+	return &Identity{Directory: dir, GraphKey: key, Opened: opened}, nil
 }
 
 // runtimeInfo is what a running server writes into its data directory so
-// that commands run beside it (callplane token) issue tokens it accepts.
+// that commands run beside it (callplane token, sim, app) find it.
 type runtimeInfo struct {
+	// BaseURL is where the server listens, for commands on this machine.
 	BaseURL string `json:"baseUrl"`
-	Issuer  string `json:"issuer"`
-	PID     int    `json:"pid"`
+	// PublicURL is the base URL it advertises, when that is another.
+	PublicURL string `json:"publicUrl,omitempty"`
+	PID       int    `json:"pid"`
 }
 
-// TokenService returns a token service for the data directory, with the
-// issuer of the server that last ran on it (or would run with defaults).
+// TokenService returns a token service for the data directory whose tokens
+// name the server that last ran on it (any callplane on the data directory
+// accepts them, whatever its address).
 func (id *Identity) TokenService(dataDir string) *auth.TokenService {
-	return auth.NewTokenService(id.Directory, id.GraphKey, auth.Issuer(RunningURL(dataDir), id.Directory.TenantID()))
+	base := RunningURL(dataDir)
+	if info, ok := readRuntime(dataDir); ok && info.PublicURL != "" {
+		base = info.PublicURL
+	}
+	return auth.NewTokenService(id.Directory, id.GraphKey, base)
 }
 
 // RunningURL is the base URL of the server that last ran on the data
 // directory, or the default one if none has.
 func RunningURL(dataDir string) string {
-	if raw, err := os.ReadFile(filepath.Join(dataDir, runtimeFile)); err == nil {
-		var info runtimeInfo
-		if json.Unmarshal(raw, &info) == nil && info.BaseURL != "" {
-			return info.BaseURL
-		}
+	if info, ok := readRuntime(dataDir); ok && info.BaseURL != "" {
+		return info.BaseURL
 	}
 	return "http://" + DefaultListen
+}
+
+func readRuntime(dataDir string) (runtimeInfo, bool) {
+	var info runtimeInfo
+	raw, err := os.ReadFile(filepath.Join(dataDir, runtimeFile))
+	return info, err == nil && json.Unmarshal(raw, &info) == nil
 }
 
 // Server is a running callplane.
@@ -144,19 +110,24 @@ type Server struct {
 	delivery *delivery.Dispatcher
 	calls    *control.Service
 
-	listener net.Listener
-	http     *http.Server
-	baseURL  string
-	// tlsURL and caPath are set when the server also listens with TLS;
-	// caPath only when the certificate is callplane's own.
-	tlsURL, caPath string
-	cancel         context.CancelFunc
-	done           chan struct{}
+	http *http.Server
+	// listenURL is the HTTP listener's own address; tlsListenURL the HTTPS
+	// one's. httpURL and tlsURL are what each advertises: the public URL
+	// when there is one, else the listener's own address.
+	listenURL, tlsListenURL string
+	httpURL, tlsURL         string
+	// caPath is set when the HTTPS listener's certificate is callplane's own.
+	caPath string
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // Start opens the data directory and starts serving. It returns once the
-// listener is bound; Shutdown stops everything.
+// listeners are bound; Shutdown stops everything.
 func Start(cfg Config) (s *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -164,6 +135,9 @@ func Start(cfg Config) (s *Server, err error) {
 	identity, err := OpenIdentity(cfg.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	if identity.Opened.NewAdminSecret {
+		log.Warn("directory.json had no admin secret: generated one (the banner prints it)")
 	}
 	callbackKey, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, callbackKeyFile))
 	if err != nil {
@@ -179,89 +153,95 @@ func Start(cfg Config) (s *Server, err error) {
 			st.Close()
 		}
 	}()
-	ln, err := net.Listen("tcp", cfg.Listen)
+	var closers closeOnError
+	defer func() { closers.run(err) }()
+	raw, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			ln.Close()
-		}
-	}()
-	base := strings.TrimSuffix(cfg.PublicURL, "/")
-	if base == "" {
-		base = "http://" + reachable(ln.Addr())
+	closers.add(raw)
+	ln := limitClients(raw, cfg.MaxConnsPerClient, log.With("component", "http"))
+	s = &Server{
+		cfg:       cfg,
+		log:       log,
+		identity:  identity,
+		store:     st,
+		listenURL: "http://" + reachable(ln.Addr()),
+		done:      make(chan struct{}),
 	}
+	public := strings.TrimSuffix(cfg.PublicURL, "/")
+	s.httpURL = cmp(public, s.listenURL)
 	var tlsLn net.Listener
-	var tlsURL, caPath string
 	if cfg.TLSListen != "" {
-		if tlsLn, caPath, err = listenTLS(cfg); err != nil {
+		rawTLS, tlsConfig, caPath, err := listenTLS(cfg)
+		if err != nil {
 			return nil, err
 		}
-		defer func() {
-			if err != nil {
-				tlsLn.Close()
-			}
-		}()
-		tlsURL = "https://" + reachable(tlsLn.Addr())
+		closers.add(rawTLS)
+		s.caPath = caPath
+		s.tlsListenURL = "https://" + reachable(rawTLS.Addr())
+		s.tlsURL = cmp(public, s.tlsListenURL)
+		tlsLn = tls.NewListener(limitClients(rawTLS, cfg.MaxConnsPerClient, log.With("component", "https")), tlsConfig)
 	}
 	dir := identity.Directory
-	var otherIssuers []string
-	if tlsURL != "" {
-		otherIssuers = append(otherIssuers, auth.Issuer(tlsURL, dir.TenantID()))
-	}
-	tokens := auth.NewTokenService(dir, identity.GraphKey, auth.Issuer(base, dir.TenantID()), otherIssuers...)
+	s.tokens = auth.NewTokenService(dir, identity.GraphKey, s.httpURL)
 	signer := auth.NewCallbackSigner(callbackKey, cfg.CallbackIssuer)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	dispatcher := delivery.New(st, signer, cfg.Delivery, log.With("component", "delivery"))
-	if err := dispatcher.Start(ctx); err != nil {
-		cancel()
+	s.cancel = cancel
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
+	s.delivery = delivery.New(st, signer, cfg.Delivery, log.With("component", "delivery"))
+	if err := s.delivery.Start(ctx); err != nil {
 		return nil, err
 	}
-	calls := control.New(st, dispatcher, control.Config{
-		Timing:        cfg.Timing,
-		Retention:     cfg.Retention,
-		CheckCallback: cfg.Delivery.Policy.Check,
+	s.calls = control.New(st, s.delivery, control.Config{
+		Timing:         cfg.Timing,
+		Retention:      cfg.Retention,
+		CheckCallback:  cfg.Delivery.Policy.Check,
+		MaxCallsPerApp: cfg.MaxCallsPerApp,
 	}, log.With("component", "control"))
 
 	var opts []httpapi.Option
 	if cfg.Loose {
 		app := dir.DefaultApplication()
-		opts = append(opts, httpapi.Loose(&auth.Principal{TenantID: dir.TenantID(), AppID: app.ClientID, Roles: app.Roles}))
+		opts = append(opts,
+			httpapi.Loose(&auth.Principal{TenantID: dir.TenantID(), AppID: app.ClientID, Roles: app.Roles}),
+			httpapi.Guard(s.sameOrigin))
 	}
-	api := httpapi.New(calls, tokens, log.With("component", "api"), opts...)
-	adminAPI := admin.New(dir.AdminSecret(), dir.TenantID(), st, calls, log.With("component", "admin"))
+	api := httpapi.New(s.calls, s.tokens, s.advertised, log.With("component", "api"), opts...)
+	adminAPI := admin.New(admin.Deps{
+		Secret:       dir.AdminSecret(),
+		TenantID:     dir.TenantID(),
+		Outbox:       st,
+		Sim:          s.calls,
+		Applications: dir,
+		Calls:        s.calls,
+		CheckURL:     cfg.Delivery.Policy.Check,
+		Log:          log.With("component", "admin"),
+	})
 
-	s = &Server{
-		cfg:      cfg,
-		log:      log,
-		identity: identity,
-		tokens:   tokens,
-		store:    st,
-		delivery: dispatcher,
-		calls:    calls,
-		listener: ln,
-		baseURL:  base,
-		tlsURL:   tlsURL,
-		caPath:   caPath,
-		cancel:   cancel,
-		done:     make(chan struct{}),
-	}
 	s.http = &http.Server{
-		Handler:           s.router(api, adminAPI, tokens, signer),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		Handler:           s.router(api, adminAPI, signer),
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+		// ReadTimeout cuts off a client that does not send its request in
+		// time. There is no WriteTimeout: it would cut long-lived responses
+		// (event streams), which lift the read deadline for themselves.
+		ReadTimeout:    cfg.ReadTimeout,
+		IdleTimeout:    time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       httpErrorLog(log.With("component", "http")).logger(),
 	}
-	if err := writeRuntime(cfg.DataDir, runtimeInfo{BaseURL: base, Issuer: tokens.Issuer(), PID: os.Getpid()}); err != nil {
-		cancel()
+	if err := writeRuntime(cfg.DataDir, runtimeInfo{BaseURL: s.listenURL, PublicURL: public, PID: os.Getpid()}); err != nil {
 		return nil, err
 	}
 	timersDone := make(chan struct{})
 	go func() {
 		defer close(timersDone)
-		if err := calls.Run(ctx); err != nil {
+		if err := s.calls.Run(ctx); err != nil {
 			log.Error("call timers stopped", "err", err)
 		}
 	}()
@@ -286,25 +266,52 @@ func Start(cfg Config) (s *Server, err error) {
 	return s, nil
 }
 
-// listenTLS opens the HTTPS listener with the operator's certificate or
-// callplane's own; caPath is the CA to trust in the second case.
-func listenTLS(cfg Config) (ln net.Listener, caPath string, err error) {
+// closeOnError closes what Start opened when Start fails.
+type closeOnError []interface{ Close() error }
+
+func (c *closeOnError) add(x interface{ Close() error }) { *c = append(*c, x) }
+
+func (c closeOnError) run(err error) {
+	if err == nil {
+		return
+	}
+	for _, x := range c {
+		x.Close()
+	}
+}
+
+// cmp returns the first of its arguments that is not empty.
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// listenTLS opens the HTTPS listener's socket and its TLS configuration,
+// with the operator's certificate or callplane's own; caPath is the CA to
+// trust in the second case.
+func listenTLS(cfg Config) (ln net.Listener, config *tls.Config, caPath string, err error) {
 	var cert tls.Certificate
 	switch {
 	case cfg.TLSCert != "" || cfg.TLSKey != "":
 		if cert, err = tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
-			return nil, "", fmt.Errorf("server: TLS certificate: %w", err)
+			return nil, nil, "", fmt.Errorf("server: TLS certificate: %w", err)
 		}
 	default:
-		if cert, caPath, err = devCertificate(cfg.DataDir, tlsHosts(cfg.TLSListen, cfg.TLSHosts)); err != nil {
-			return nil, "", fmt.Errorf("server: generate TLS certificate: %w", err)
+		hosts := cfg.TLSHosts
+		if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, u.Hostname())
+		}
+		if cert, caPath, err = devCertificate(cfg.DataDir, tlsHosts(cfg.TLSListen, hosts)); err != nil {
+			return nil, nil, "", fmt.Errorf("server: generate TLS certificate: %w", err)
 		}
 	}
 	raw, err := net.Listen("tcp", cfg.TLSListen)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	return tls.NewListener(raw, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), caPath, nil
+	return raw, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, caPath, nil
 }
 
 // reachable turns a listen address into one a client can dial: an
@@ -328,38 +335,85 @@ func writeRuntime(dataDir string, info runtimeInfo) error {
 	return os.WriteFile(filepath.Join(dataDir, runtimeFile), append(data, '\n'), 0o600)
 }
 
+// advertised is the base URL callplane names to the client of r: the
+// public URL if there is one, else the address of the listener r came in
+// on. It never comes from the request's Host header, which a client (or a
+// page in a browser, through DNS rebinding) chooses.
+func (s *Server) advertised(r *http.Request) string {
+	if r.TLS != nil && s.tlsURL != "" {
+		return s.tlsURL
+	}
+	return s.httpURL
+}
+
 // router sends each request to the surface that owns its first path segment:
-// Graph under /v1.0 and /beta, callback-token metadata under /v1, callplane's
-// admin API under /callplane, and the Entra-shaped identity endpoints (which
-// start with a tenant id) elsewhere.
-func (s *Server) router(api *httpapi.API, adminAPI *admin.API, tokens *auth.TokenService, signer *auth.CallbackSigner) http.Handler {
+// Graph under /v1.0 and /beta, callplane's admin API under /callplane, and
+// the identity endpoints (which start with a tenant id, or /v1 for callback
+// tokens) elsewhere. Every surface answers unknown paths with its own JSON
+// error body. A panic anywhere is contained, logged and answered with 500.
+func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.CallbackSigner) http.Handler {
 	identity := http.NewServeMux()
-	tokens.Routes(identity, httpapi.BaseURL)
+	s.tokens.Routes(identity, s.advertised)
+	signer.Routes(identity, s.advertised)
 	identity.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	callbacks := http.NewServeMux()
-	signer.Routes(callbacks, httpapi.BaseURL)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	identity.HandleFunc("/", auth.Unrouted(identity))
+	return containPanics(s.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		switch first {
 		case "v1.0", "beta":
 			api.ServeHTTP(w, r)
-		case "v1":
-			callbacks.ServeHTTP(w, r)
 		case "callplane":
 			adminAPI.ServeHTTP(w, r)
 		default:
 			identity.ServeHTTP(w, r)
 		}
+	}))
+}
+
+// containPanics turns a handler's panic into an error logged with its
+// stack and a 500 with a JSON body, so that one bad request never takes the
+// process down, on any path. (net/http would recover too, but log at its
+// own level and answer nothing.)
+func containPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"error":{"code":"generalException","message":"An internal server error occurred."}}` + "\n"))
+		}()
+		next.ServeHTTP(w, r)
 	})
 }
 
-// URL is the base URL the server is reachable at.
-func (s *Server) URL() string { return s.baseURL }
+// httpErrorLog is net/http's error log as slog: failed accepts and other
+// server errors at warn, TLS handshake failures (a client that does not
+// trust the certificate, a port scanner) at info.
+func httpErrorLog(log *slog.Logger) *logAdapter {
+	return &logAdapter{log: log}
+}
 
-// TLSURL is the base URL of the HTTPS listener, if there is one.
+// URL is the base URL the server advertises for plain HTTP: the public URL
+// if one was configured, else the HTTP listener's address.
+func (s *Server) URL() string { return s.httpURL }
+
+// ListenURL is the HTTP listener's own address, whatever is advertised.
+func (s *Server) ListenURL() string { return s.listenURL }
+
+// TLSURL is the base URL advertised for HTTPS, if there is an HTTPS listener.
 func (s *Server) TLSURL() string { return s.tlsURL }
+
+// TLSListenURL is the HTTPS listener's own address, if there is one.
+func (s *Server) TLSListenURL() string { return s.tlsListenURL }
 
 // CACertPath is the certificate to trust for the HTTPS listener, when its
 // certificate is callplane's own.
@@ -385,33 +439,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.calls.Close()
 	s.delivery.Wait(ctx)
 	return errors.Join(err, s.store.Close())
-}
-
-// Describe is the startup banner: where callplane is and how to use it.
-func (s *Server) Describe() string {
-	app := s.identity.Directory.DefaultApplication()
-	var b strings.Builder
-	fmt.Fprintf(&b, "callplane is listening\n")
-	fmt.Fprintf(&b, "  Graph base URL:  %s/v1.0\n", s.baseURL)
-	if s.tlsURL != "" {
-		fmt.Fprintf(&b, "  HTTPS base URL:  %s/v1.0\n", s.tlsURL)
-	}
-	if s.caPath != "" {
-		abs, err := filepath.Abs(s.caPath)
-		if err != nil {
-			abs = s.caPath
-		}
-		fmt.Fprintf(&b, "  trust this CA:   %s (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE)\n", abs)
-	}
-	fmt.Fprintf(&b, "  tenant id:       %s\n", s.identity.Directory.TenantID())
-	fmt.Fprintf(&b, "  client id:       %s\n", app.ClientID)
-	fmt.Fprintf(&b, "  client secret:   %s\n", app.Secret)
-	fmt.Fprintf(&b, "  token endpoint:  %s/%s/oauth2/v2.0/token\n", s.baseURL, s.identity.Directory.TenantID())
-	fmt.Fprintf(&b, "  callback tokens: %s/v1/.well-known/OpenIdConfiguration\n", s.baseURL)
-	fmt.Fprintf(&b, "  admin API:       %s/callplane/ (bearer %s)\n", s.baseURL, s.identity.Directory.AdminSecret())
-	fmt.Fprintf(&b, "  data directory:  %s\n", s.cfg.DataDir)
-	if s.cfg.Loose {
-		fmt.Fprintf(&b, "  LOOSE MODE: requests without a token act as the dev application\n")
-	}
-	return b.String()
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,7 +63,7 @@ func StartWith(t testing.TB, cfg server.Config) *Env {
 	if err != nil {
 		t.Fatalf("start callplane: %v", err)
 	}
-	e := &Env{Server: srv, Config: cfg, URL: srv.URL(), DataDir: cfg.DataDir, Client: &http.Client{Timeout: 30 * time.Second}}
+	e := &Env{Server: srv, Config: cfg, URL: srv.ListenURL(), DataDir: cfg.DataDir, Client: &http.Client{Timeout: 30 * time.Second}}
 	t.Cleanup(func() { e.stop(t) })
 	token, _, err := srv.Tokens().AppToken(srv.Directory().DefaultApplication())
 	if err != nil {
@@ -90,15 +89,22 @@ func (e *Env) stop(t testing.TB) {
 // directory: what survives is what was persisted.
 func (e *Env) Restart(t testing.TB) {
 	t.Helper()
+	e.RestartOn(t, strings.TrimPrefix(e.URL, "http://"))
+}
+
+// RestartOn stops the server and starts it again on the data directory,
+// listening on addr ("127.0.0.1:0" for another free port), as CI restarts
+// callplane between jobs.
+func (e *Env) RestartOn(t testing.TB, addr string) {
+	t.Helper()
 	e.stop(t)
-	host, port, _ := net.SplitHostPort(e.URL[len("http://"):])
 	cfg := e.Config
-	cfg.Listen = net.JoinHostPort(host, port)
+	cfg.Listen = addr
 	srv, err := server.Start(cfg)
 	if err != nil {
 		t.Fatalf("restart callplane: %v", err)
 	}
-	e.Server = srv
+	e.Server, e.Config, e.URL = srv, cfg, srv.ListenURL()
 }
 
 // Response is what the server answered.

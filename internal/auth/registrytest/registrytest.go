@@ -1,0 +1,268 @@
+// Package registrytest is the conformance suite every auth.Registry passes,
+// and test support for certificate credentials. An engine's own test calls
+// Run with a constructor for fresh registries (holding only their dev
+// application).
+package registrytest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callplane/callplane/internal/auth"
+)
+
+// Run runs the suite. open returns a new registry with its dev application
+// and nothing else.
+func Run(t *testing.T, open func(t *testing.T) auth.Registry) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, auth.Registry)
+	}{
+		{"AddGetList", testAddGetList},
+		{"Update", testUpdate},
+		{"InvalidSettings", testInvalidSettings},
+		{"Remove", testRemove},
+		{"Secrets", testSecrets},
+		{"Certificates", testCertificates},
+		{"ConcurrentAdds", testConcurrentAdds},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testAddGetList(t *testing.T, r auth.Registry) {
+	before := r.Applications()
+	if len(before) != 1 {
+		t.Fatalf("a fresh registry holds %d applications, want the dev application alone", len(before))
+	}
+	app, secret, err := r.AddApplication(auth.AppSettings{DisplayName: "bot", CallingWebhook: "https://bot.example/calls"})
+	must(t, err)
+	if app.ClientID == "" || app.ObjectID == "" || app.DisplayName != "bot" || app.CallingWebhook != "https://bot.example/calls" {
+		t.Fatalf("added %+v", app)
+	}
+	if !slices.Equal(app.Roles, auth.CallsRoles) {
+		t.Fatalf("roles %v, want every Calls.* role by default", app.Roles)
+	}
+	if secret.Value == "" || secret.ID == "" || len(app.Secrets) != 1 || app.Secrets[0].ID != secret.ID || secret.Value[:3] != app.Secrets[0].Hint {
+		t.Fatalf("first secret %+v of %+v", secret, app.Secrets)
+	}
+	must(t, app.CheckSecret(secret.Value, time.Now()))
+	got, ok := r.Application(app.ClientID)
+	if !ok || got.ClientID != app.ClientID || got.DisplayName != "bot" {
+		t.Fatalf("Application(%s) = %+v, %v", app.ClientID, got, ok)
+	}
+	if roles, ok := r.Registered(app.ClientID); !ok || !slices.Equal(roles, auth.CallsRoles) {
+		t.Fatalf("Registered = %v, %v", roles, ok)
+	}
+	list := r.Applications()
+	if len(list) != 2 || list[0].ClientID != before[0].ClientID || list[1].ClientID != app.ClientID {
+		t.Fatalf("list %v: want the dev application first, then the new one", list)
+	}
+	none, _, err := r.AddApplication(auth.AppSettings{DisplayName: "no roles", Roles: []string{}})
+	must(t, err)
+	if len(none.Roles) != 0 {
+		t.Fatalf("explicitly no roles gave %v", none.Roles)
+	}
+	if _, ok := r.Application("nobody"); ok {
+		t.Fatal("an unknown client id was found")
+	}
+}
+
+func testUpdate(t *testing.T, r auth.Registry) {
+	app, _, err := r.AddApplication(auth.AppSettings{DisplayName: "before"})
+	must(t, err)
+	name, roles := "after", []string{"Calls.JoinGroupCall.All"}
+	got, err := r.UpdateApplication(app.ClientID, auth.AppChanges{DisplayName: &name, Roles: &roles})
+	must(t, err)
+	if got.DisplayName != "after" || !slices.Equal(got.Roles, roles) {
+		t.Fatalf("updated %+v", got)
+	}
+	if current, _ := r.Registered(app.ClientID); !slices.Equal(current, roles) {
+		t.Fatalf("roles took no effect: %v", current)
+	}
+	webhook := "https://bot.example/incoming"
+	got, err = r.UpdateApplication(app.ClientID, auth.AppChanges{CallingWebhook: &webhook})
+	must(t, err)
+	if got.DisplayName != "after" || got.CallingWebhook != webhook {
+		t.Fatalf("an update changed what it did not set: %+v", got)
+	}
+	if _, err := r.UpdateApplication("nobody", auth.AppChanges{DisplayName: &name}); !errors.Is(err, auth.ErrNoSuchApplication) {
+		t.Fatalf("update of an unknown application: %v", err)
+	}
+}
+
+func testInvalidSettings(t *testing.T, r auth.Registry) {
+	var invalid *auth.InvalidError
+	if _, _, err := r.AddApplication(auth.AppSettings{Roles: []string{"Calls.ReadEverything.All"}}); !errors.As(err, &invalid) {
+		t.Fatalf("unknown role: %v", err)
+	}
+	long := string(make([]byte, 300))
+	if _, _, err := r.AddApplication(auth.AppSettings{DisplayName: long}); !errors.As(err, &invalid) {
+		t.Fatalf("display name of 300 characters: %v", err)
+	}
+	if len(r.Applications()) != 1 {
+		t.Fatal("a refused application was registered")
+	}
+}
+
+func testRemove(t *testing.T, r auth.Registry) {
+	app, _, err := r.AddApplication(auth.AppSettings{DisplayName: "short-lived"})
+	must(t, err)
+	removed, err := r.RemoveApplication(app.ClientID)
+	must(t, err)
+	if removed.ClientID != app.ClientID {
+		t.Fatalf("removed %+v", removed)
+	}
+	if _, ok := r.Registered(app.ClientID); ok {
+		t.Fatal("a removed application is still registered")
+	}
+	if _, err := r.RemoveApplication(app.ClientID); !errors.Is(err, auth.ErrNoSuchApplication) {
+		t.Fatalf("removing twice: %v", err)
+	}
+	dev := r.Applications()[0]
+	if _, err := r.RemoveApplication(dev.ClientID); !errors.Is(err, auth.ErrDevApplication) {
+		t.Fatalf("removing the dev application: %v", err)
+	}
+}
+
+func testSecrets(t *testing.T, r auth.Registry) {
+	app, first, err := r.AddApplication(auth.AppSettings{DisplayName: "rotating"})
+	must(t, err)
+	second, err := r.AddSecret(app.ClientID, "rotation", time.Time{})
+	must(t, err)
+	if second.Value == first.Value || second.ID == first.ID {
+		t.Fatal("a new secret repeats the first")
+	}
+	app, _ = r.Application(app.ClientID)
+	must(t, app.CheckSecret(first.Value, time.Now()))
+	must(t, app.CheckSecret(second.Value, time.Now()))
+	must(t, r.RemoveSecret(app.ClientID, first.ID))
+	app, _ = r.Application(app.ClientID)
+	if app.CheckSecret(first.Value, time.Now()) == nil {
+		t.Fatal("a removed secret still authenticates")
+	}
+	must(t, app.CheckSecret(second.Value, time.Now()))
+	if err := r.RemoveSecret(app.ClientID, first.ID); !errors.Is(err, auth.ErrNoSuchCredential) {
+		t.Fatalf("removing a secret twice: %v", err)
+	}
+	expiring, err := r.AddSecret(app.ClientID, "", time.Now().Add(-time.Minute))
+	must(t, err)
+	app, _ = r.Application(app.ClientID)
+	if err := app.CheckSecret(expiring.Value, time.Now()); !errors.Is(err, auth.ErrSecretExpired) {
+		t.Fatalf("an expired secret: %v", err)
+	}
+	for _, s := range app.Secrets {
+		if s.Hash == "" || s.Hash == second.Value {
+			t.Fatalf("a secret is kept as %q", s.Hash)
+		}
+	}
+}
+
+func testCertificates(t *testing.T, r auth.Registry) {
+	app, _, err := r.AddApplication(auth.AppSettings{DisplayName: "certified"})
+	must(t, err)
+	cert := NewCertificate(t, "CN=certified bot")
+	c, err := r.AddCertificate(app.ClientID, "main", cert.PEM)
+	must(t, err)
+	if c.ID == "" || len(c.Thumbprint) != 40 || len(c.ThumbprintSHA256) != 64 || c.Subject != "CN=certified bot" {
+		t.Fatalf("certificate %+v", c)
+	}
+	var invalid *auth.InvalidError
+	if _, err := r.AddCertificate(app.ClientID, "", cert.PEM); !errors.As(err, &invalid) {
+		t.Fatalf("the same certificate twice: %v", err)
+	}
+	if _, err := r.AddCertificate(app.ClientID, "", append(cert.PEM, cert.KeyPEM...)); !errors.As(err, &invalid) {
+		t.Fatalf("a PEM with the private key: %v", err)
+	}
+	if _, err := r.AddCertificate(app.ClientID, "", []byte("not a certificate")); !errors.As(err, &invalid) {
+		t.Fatalf("garbage: %v", err)
+	}
+	app, _ = r.Application(app.ClientID)
+	if len(app.Certificates) != 1 {
+		t.Fatalf("certificates %+v", app.Certificates)
+	}
+	must(t, r.RemoveCertificate(app.ClientID, c.ID))
+	if err := r.RemoveCertificate(app.ClientID, c.ID); !errors.Is(err, auth.ErrNoSuchCredential) {
+		t.Fatalf("removing a certificate twice: %v", err)
+	}
+}
+
+func testConcurrentAdds(t *testing.T, r auth.Registry) {
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := r.AddApplication(auth.AppSettings{DisplayName: fmt.Sprint("bot ", i)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(r.Applications()); n != 21 {
+		t.Fatalf("%d applications after 20 concurrent adds, want 21", n)
+	}
+}
+
+// Certificate is a self-signed certificate with its RSA key, for
+// certificate credentials in tests.
+type Certificate struct {
+	Cert   *x509.Certificate
+	Key    *rsa.PrivateKey
+	PEM    []byte
+	KeyPEM []byte
+}
+
+// NewCertificate makes a certificate for subject (a CN=... string), valid
+// from an hour ago for a day.
+func NewCertificate(t testing.TB, subject string) Certificate {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name pkix.Name
+	name.CommonName = subject[len("CN="):]
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      name,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Certificate{
+		Cert:   cert,
+		Key:    key,
+		PEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+}
