@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,21 +12,15 @@ import (
 	"github.com/callplane/callplane/internal/testenv"
 )
 
+// post sends a create-call body with the default token, as JSON unless
+// header says otherwise.
 func post(t *testing.T, env *testenv.Env, body []byte, header map[string]string) testenv.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1.0/communications/calls", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+env.Token)
-	req.Header.Set("Content-Type", "application/json")
+	h := map[string]string{"Authorization": "Bearer " + env.Token, "Content-Type": "application/json"}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return testenv.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return request(t, env, http.MethodPost, "/v1.0/communications/calls", body, h)
 }
 
 func gzipped(t *testing.T, data []byte) []byte {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -70,4 +71,41 @@ func (c *adminClient) do(method, path string, body any) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(out))
 	}
 	return out, nil
+}
+
+// callAdmin runs an admin subcommand: it parses args (positional arguments
+// and flags in either order) into fs, checks that the positional arguments
+// are those synopsis names, and sends the request build makes of them to
+// the callplane connect names. It returns the answer's body.
+func callAdmin(fs *flag.FlagSet, connect func() (*adminClient, error), args []string, name, synopsis string,
+	build func(positional []string) (method, path string, body any, err error)) ([]byte, error) {
+	positional, flags := splitArgs(args)
+	if err := parse(fs, flags); err != nil {
+		return nil, err
+	}
+	if want := len(strings.Fields(synopsis)); len(positional) != want {
+		fmt.Fprintf(fs.Output(), "callplane %s needs %s\n", name, synopsis)
+		return nil, errUsage
+	}
+	method, path, body, err := build(positional)
+	if err != nil {
+		return nil, err
+	}
+	client, err := connect()
+	if err != nil {
+		return nil, err
+	}
+	return client.do(method, path, body)
+}
+
+// fixedPath is a request that only fills the positional arguments, escaped,
+// into a path.
+func fixedPath[Options any](method, format string) func([]string, Options) (string, string, any, error) {
+	return func(args []string, _ Options) (string, string, any, error) {
+		values := make([]any, len(args))
+		for i, a := range args {
+			values[i] = url.PathEscape(a)
+		}
+		return method, fmt.Sprintf(format, values...), nil, nil
+	}
 }

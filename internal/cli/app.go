@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,10 +21,10 @@ var appCommands = []struct {
 	run                 func(args []string, o appOptions) (method, path string, body any, err error)
 }{
 	{"add", "", "register an application; prints its client id and first secret (shown once)", appAdd},
-	{"list", "", "list the registrations", fixedPath(http.MethodGet, "/callplane/applications")},
-	{"show", "APP", "show a registration: roles, webhook, secrets and certificates", fixedPath(http.MethodGet, "/callplane/applications/%s")},
+	{"list", "", "list the registrations", fixedPath[appOptions](http.MethodGet, "/callplane/applications")},
+	{"show", "APP", "show a registration: roles, webhook, secrets and certificates", fixedPath[appOptions](http.MethodGet, "/callplane/applications/%s")},
 	{"set", "APP", "change a registration's --name, --role (repeatable; --role none for none) or --webhook", appSet},
-	{"remove", "APP", "remove a registration: its tokens are refused, its live calls end", fixedPath(http.MethodDelete, "/callplane/applications/%s")},
+	{"remove", "APP", "remove a registration: its tokens are refused, its live calls end", fixedPath[appOptions](http.MethodDelete, "/callplane/applications/%s")},
 	{"secret", "APP", "add a client secret (shown once); --remove SECRET_ID revokes one", appSecret},
 	{"certificate", "APP", "add a certificate credential from --file PEM; --remove CERT_ID revokes one", appCertificate},
 }
@@ -65,23 +64,7 @@ func runApp(args []string, stdout, stderr io.Writer) error {
 		}
 		fs.Var(o.roles, "role", "an application permission (Calls.Initiate.All, …); repeatable; default every Calls.* role")
 		asJSON := fs.Bool("json", false, "list: print the admin API's JSON")
-		positional, flags := splitArgs(args[1:])
-		if err := parse(fs, flags); err != nil {
-			return err
-		}
-		if want := len(strings.Fields(c.args)); len(positional) != want {
-			fmt.Fprintf(stderr, "callplane app %s needs %s\n", c.verb, c.args)
-			return errUsage
-		}
-		method, path, body, err := c.run(positional, o)
-		if err != nil {
-			return err
-		}
-		client, err := connect()
-		if err != nil {
-			return err
-		}
-		out, err := client.do(method, path, body)
+		out, err := callAdmin(fs, connect, args[1:], "app "+c.verb, c.args, func(p []string) (string, string, any, error) { return c.run(p, o) })
 		if err != nil {
 			return err
 		}
@@ -99,16 +82,6 @@ func runApp(args []string, stdout, stderr io.Writer) error {
 	}
 	appUsage(stderr)
 	return errUsage
-}
-
-func fixedPath(method, format string) func([]string, appOptions) (string, string, any, error) {
-	return func(args []string, _ appOptions) (string, string, any, error) {
-		values := make([]any, len(args))
-		for i, a := range args {
-			values[i] = url.PathEscape(a)
-		}
-		return method, fmt.Sprintf(format, values...), nil, nil
-	}
 }
 
 // request is the application settings the flags set.

@@ -18,12 +18,12 @@ var simCommands = []struct {
 	run                       func(args []string, opts simOptions) (method, path string, body any, err error)
 }{
 	{"meeting", "create", "", "create a meeting; prints its join information (chatInfo, meetingInfo, join meeting id, passcode, token)", simCreateMeeting},
-	{"meeting", "show", "MEETING", "show a meeting or group call and its roster", simPath(http.MethodGet, "/callplane/meetings/%s")},
-	{"meeting", "end", "MEETING", "end a meeting or group call: every bot's leg terminates", simPath(http.MethodDelete, "/callplane/meetings/%s")},
+	{"meeting", "show", "MEETING", "show a meeting or group call and its roster", fixedPath[simOptions](http.MethodGet, "/callplane/meetings/%s")},
+	{"meeting", "end", "MEETING", "end a meeting or group call: every bot's leg terminates", fixedPath[simOptions](http.MethodDelete, "/callplane/meetings/%s")},
 	{"person", "add", "MEETING", "bring a simulated person into a meeting or group call", simAddPerson},
-	{"person", "remove", "MEETING PARTICIPANT", "take a participant out (a bot's leg ends: removed by another participant)", simPath(http.MethodDelete, "/callplane/meetings/%s/participants/%s")},
-	{"person", "mute", "MEETING PARTICIPANT", "server-mute a participant", simPath(http.MethodPost, "/callplane/meetings/%s/participants/%s/mute")},
-	{"person", "unmute", "MEETING PARTICIPANT", "unmute a participant", simPath(http.MethodPost, "/callplane/meetings/%s/participants/%s/unmute")},
+	{"person", "remove", "MEETING PARTICIPANT", "take a participant out (a bot's leg ends: removed by another participant)", fixedPath[simOptions](http.MethodDelete, "/callplane/meetings/%s/participants/%s")},
+	{"person", "mute", "MEETING PARTICIPANT", "server-mute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/mute")},
+	{"person", "unmute", "MEETING PARTICIPANT", "unmute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/unmute")},
 }
 
 // simOptions are the flags simulator commands share.
@@ -65,23 +65,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			people:  &stringList{},
 		}
 		fs.Var(opts.people, "person", "meeting create: a person in the meeting from the start, ID or ID:NAME (repeatable)")
-		positional, flags := splitArgs(args[2:])
-		if err := parse(fs, flags); err != nil {
-			return err
-		}
-		if want := len(strings.Fields(c.args)); len(positional) != want {
-			fmt.Fprintf(stderr, "callplane sim %s %s needs %s\n", c.noun, c.verb, c.args)
-			return errUsage
-		}
-		method, path, body, err := c.run(positional, opts)
-		if err != nil {
-			return err
-		}
-		client, err := connect()
-		if err != nil {
-			return err
-		}
-		out, err := client.do(method, path, body)
+		out, err := callAdmin(fs, connect, args[2:], "sim "+c.noun+" "+c.verb, c.args, func(p []string) (string, string, any, error) { return c.run(p, opts) })
 		if err != nil {
 			return err
 		}
@@ -116,16 +100,6 @@ func splitArgs(args []string) (positional, flags []string) {
 		}
 	}
 	return positional, flags
-}
-
-func simPath(method, format string) func([]string, simOptions) (string, string, any, error) {
-	return func(args []string, _ simOptions) (string, string, any, error) {
-		values := make([]any, len(args))
-		for i, a := range args {
-			values[i] = url.PathEscape(a)
-		}
-		return method, fmt.Sprintf(format, values...), nil, nil
-	}
 }
 
 func simCreateMeeting(_ []string, o simOptions) (string, string, any, error) {

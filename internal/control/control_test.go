@@ -3,15 +3,12 @@ package control
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/store"
-	"github.com/callplane/callplane/internal/store/sqlite"
 )
 
 // recorder is a Notifier that checks the order notifications arrive in.
@@ -40,15 +37,8 @@ func (r *recorder) Enqueue(ns ...store.Notification) {
 // established, say). Many commands committing at once must not hand their
 // notifications over out of order.
 func TestNotificationsReachDeliveryInCommitOrder(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "callplane.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	rec := &recorder{}
-	timing := call.Timing{AnswerDelay: time.Millisecond, KeepAliveTimeout: time.Hour}
-	s := New(st, rec, Config{Timing: timing}, slog.New(slog.DiscardHandler))
-	defer s.Close()
+	s := newService(t, rec, Config{Timing: call.Timing{AnswerDelay: time.Millisecond, KeepAliveTimeout: time.Hour}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Run(ctx)

@@ -13,7 +13,9 @@ import (
 	"github.com/callplane/callplane/internal/store/sqlite"
 )
 
-func newService(t *testing.T, cfg Config) *Service {
+// newService is a service over a fresh SQLite store, handing its
+// notifications to n; both close when the test ends.
+func newService(t *testing.T, n Notifier, cfg Config) *Service {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "callplane.db"))
 	if err != nil {
@@ -23,7 +25,7 @@ func newService(t *testing.T, cfg Config) *Service {
 	if cfg.Timing == (call.Timing{}) {
 		cfg.Timing = call.Timing{AnswerDelay: time.Hour, KeepAliveTimeout: time.Hour}
 	}
-	s := New(st, &recorder{}, cfg, slog.New(slog.DiscardHandler))
+	s := New(st, n, cfg, slog.New(slog.DiscardHandler))
 	t.Cleanup(s.Close)
 	return s
 }
@@ -44,7 +46,7 @@ var initiate = []string{"Calls.Initiate.All"}
 // applications are not affected; a call that ends frees its place.
 func TestCallLimitPerApplication(t *testing.T) {
 	const limit = 5
-	s := newService(t, Config{MaxCallsPerApp: limit})
+	s := newService(t, &recorder{}, Config{MaxCallsPerApp: limit})
 	ctx := context.Background()
 	owner := call.Owner{TenantID: "t", AppID: "a"}
 	var (
@@ -91,7 +93,7 @@ func TestCallLimitPerApplication(t *testing.T) {
 
 // TestEndCalls ends every live call of one application, and only those.
 func TestEndCalls(t *testing.T) {
-	s := newService(t, Config{})
+	s := newService(t, &recorder{}, Config{})
 	ctx := context.Background()
 	gone, kept := call.Owner{TenantID: "t", AppID: "gone"}, call.Owner{TenantID: "t", AppID: "kept"}
 	var goneIDs []string
