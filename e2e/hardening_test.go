@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/testbot"
@@ -293,5 +295,66 @@ func TestNonJSONBodiesRefused(t *testing.T) {
 	}
 	if r := request(t, env, http.MethodPost, "/callplane/meetings", []byte(`{}`), map[string]string{"Authorization": "Bearer " + env.Server.Directory().AdminSecret(), "Content-Type": "text/plain"}); r.Status != http.StatusUnsupportedMediaType {
 		t.Fatalf("admin API with a text/plain body: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestDeadBotBacklogAccountedFor: a dead bot's undelivered notifications
+// are bounded by --delivery-backlog, and every notification its calls
+// produced is in the deliveries listing, followed page by page: the ones
+// past the backlog failed at once with the reason, the others failed after
+// the retry deadline. None is missing.
+func TestDeadBotBacklogAccountedFor(t *testing.T) {
+	env := testenv.Start(t, func(c *server.Config) {
+		c.Delivery.MaxBacklog = 4
+		c.Delivery.RetryDeadline = 300 * time.Millisecond
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/api/calls"
+	ln.Close()
+	const calls = 5
+	for range calls {
+		c := env.PlaceCall(t, dead)
+		env.Do(t, http.MethodDelete, testenv.CallPath(c.ID), env.Token, nil)
+	}
+	const produced = calls * 3 // establishing, terminating, terminated
+	var all []admin.Delivery
+	eventually(t, "every notification settled", func() bool {
+		all = all[:0]
+		for next := "?limit=4&callback=" + url.QueryEscape(dead); next != ""; {
+			r := env.Do(t, http.MethodGet, "/callplane/deliveries"+next, env.Server.Directory().AdminSecret(), nil)
+			var page admin.DeliveryList
+			r.JSON(t, &page)
+			if len(page.Value) > 4 {
+				t.Fatalf("a page of %d, over its limit of 4", len(page.Value))
+			}
+			all = append(all, page.Value...)
+			next = strings.TrimPrefix(page.NextLink, "/callplane/deliveries")
+		}
+		for _, d := range all {
+			if d.Status == "pending" {
+				return false
+			}
+		}
+		return len(all) == produced
+	})
+	refused := 0
+	seen := map[string]bool{}
+	for _, d := range all {
+		if seen[d.MessageID] {
+			t.Fatalf("message %s listed twice", d.MessageID)
+		}
+		seen[d.MessageID] = true
+		if d.Status != "failed" || d.LastError == "" {
+			t.Fatalf("a notification to a dead bot: %+v", d)
+		}
+		if strings.Contains(d.LastError, "--delivery-backlog") {
+			refused++
+		}
+	}
+	if refused < produced-4 {
+		t.Fatalf("%d of %d refused for the backlog; at most 4 may wait", refused, produced)
 	}
 }

@@ -76,6 +76,9 @@ const (
 	maxDisplayName = 256
 	maxWebhook     = 2048
 	maxCredentials = 16
+	// maxApplications bounds a tenant's registrations: the registry is
+	// read whole into memory and listed whole.
+	maxApplications = 1000
 )
 
 // Application is an app registration: a client id, its credentials, the

@@ -169,6 +169,9 @@ func (d *Directory) AddApplication(s AppSettings) (Application, NewSecret, error
 	secret := newSecret("", time.Time{}, d.now())
 	app.Secrets = []SecretCredential{secret.SecretCredential}
 	err := d.change(func(f *directoryFile) error {
+		if len(f.Applications) >= maxApplications {
+			return &InvalidError{Msg: fmt.Sprintf("the tenant holds at most %d applications: remove one first", maxApplications)}
+		}
 		f.Applications = append(f.Applications, app)
 		return nil
 	})
