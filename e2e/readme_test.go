@@ -13,7 +13,7 @@ func TestReadmeSnippetsAreTheSuitesCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"../conformance/gosdk/client.go", "../conformance/node/client.mjs"} {
+	for _, path := range []string{"../conformance/gosdk/client.go", "../conformance/gosdk/credential.go", "../conformance/node/client.mjs", "../conformance/node/token.mjs"} {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -457,11 +457,11 @@ func (l *leg) call() *communications.CallsCallItemRequestBuilder {
 // a token obtained through azidentity.
 func (h *harness) otherApp(t *testing.T, name string) *harness {
 	t.Helper()
-	app, _, err := h.env.Server.Directory().AddApplication(auth.AppSettings{DisplayName: name})
+	app, secret, err := h.env.Server.Directory().AddApplication(auth.AppSettings{DisplayName: name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := NewCallplaneClient(h.env.URL+"/v1.0", azidentityTokenFor(t, h.ctx, h.env, app))
+	client, err := NewCallplaneClient(h.env.URL+"/v1.0", azidentityTokenFor(t, h.ctx, h.env, app.ClientID, secret.Value))
 	if err != nil {
 		t.Fatalf("NewCallplaneClient: %v", err)
 	}

@@ -27,15 +27,13 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
 	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
-	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/auth/registrytest"
 	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testbot"
 	"github.com/callplane/callplane/internal/testenv"
@@ -85,11 +83,12 @@ func setup(t *testing.T, edits ...func(*server.Config)) *harness {
 // authority.
 func azidentityToken(t *testing.T, ctx context.Context, env *testenv.Env) string {
 	t.Helper()
-	return azidentityTokenFor(t, ctx, env, env.Server.Directory().DefaultApplication())
+	app := env.Server.Directory().DefaultApplication()
+	return azidentityTokenFor(t, ctx, env, app.ClientID, app.Secret)
 }
 
-// azidentityTokenFor is azidentityToken for the registered application app.
-func azidentityTokenFor(t *testing.T, ctx context.Context, env *testenv.Env, app auth.Application) string {
+// trustingCallplane is a client that trusts callplane's CA.
+func trustingCallplane(t *testing.T, env *testenv.Env) *http.Client {
 	t.Helper()
 	pem, err := os.ReadFile(env.Server.CACertPath())
 	if err != nil {
@@ -101,18 +100,24 @@ func azidentityTokenFor(t *testing.T, ctx context.Context, env *testenv.Env, app
 	}
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
 	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport}
+}
 
-	dir := env.Server.Directory()
-	cred, err := azidentity.NewClientSecretCredential(dir.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: azcore.ClientOptions{
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: env.Server.TLSURL() + "/"},
-			Transport: &http.Client{Transport: transport},
-		},
-		DisableInstanceDiscovery: true,
-	})
+// azidentityTokenFor is azidentityToken for a registered application and
+// one of its secrets.
+func azidentityTokenFor(t *testing.T, ctx context.Context, env *testenv.Env, clientID, secret string) string {
+	t.Helper()
+	cred, err := NewCallplaneCredential(env.Server.TLSURL(), env.Server.Directory().TenantID(), clientID, secret, trustingCallplane(t, env))
 	if err != nil {
 		t.Fatalf("NewClientSecretCredential: %v", err)
 	}
+	return getToken(t, ctx, cred)
+}
+
+// getToken asks a credential for a Graph token, as the SDK's
+// authentication provider does.
+func getToken(t *testing.T, ctx context.Context, cred azcore.TokenCredential) string {
+	t.Helper()
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{graphScope}})
 	if err != nil {
 		t.Fatalf("GetToken from callplane's token endpoint: %v", err)
@@ -121,6 +126,32 @@ func azidentityTokenFor(t *testing.T, ctx context.Context, env *testenv.Env, app
 		t.Fatalf("GetToken: token %q expires %v", tok.Token, tok.ExpiresOn)
 	}
 	return tok.Token
+}
+
+// TestCertificateCredential: a bot that authenticates with a certificate,
+// through azidentity's ClientCertificateCredential (MSAL signs the client
+// assertion), gets a token callplane accepts.
+func TestCertificateCredential(t *testing.T) {
+	h := setup(t)
+	dir := h.env.Server.Directory()
+	app := dir.DefaultApplication()
+	cert := registrytest.NewCertificate(t, "CN=go bot")
+	if _, err := dir.AddCertificate(app.ClientID, "go bot", cert.PEM); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := NewCallplaneCertificateCredential(h.env.Server.TLSURL(), dir.TenantID(), app.ClientID, []*x509.Certificate{cert.Cert}, cert.Key, trustingCallplane(t, h.env))
+	if err != nil {
+		t.Fatalf("NewClientCertificateCredential: %v", err)
+	}
+	client, err := NewCallplaneClient(h.env.URL+"/v1.0", getToken(t, h.ctx, cred))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := client.Communications().Calls().Post(h.ctx, newPeerToPeerCall(h.bot.URL), nil)
+	if err != nil {
+		t.Fatalf("create call with the certificate credential's token: %s", describe(err))
+	}
+	checkState(t, "created", created, models.ESTABLISHING_CALLSTATE)
 }
 
 // TestPeerToPeerCallLifecycle places a call to a user, reads it, keeps it

@@ -75,8 +75,9 @@ const bannerKeys = {
   'client secret': 'clientSecret',
   'token endpoint': 'tokenEndpoint',
   'callback tokens': 'callbackOpenIdConfig',
+  'MSAL authority': 'msalAuthority',
 };
-const requiredKeys = ['httpBase', 'httpsBase', 'caFile', 'tenantId', 'clientId', 'clientSecret', 'tokenEndpoint'];
+const requiredKeys = ['httpBase', 'httpsBase', 'caFile', 'tenantId', 'clientId', 'clientSecret', 'tokenEndpoint', 'msalAuthority'];
 
 // startCallplane starts `callplane serve` and resolves with the values of its banner.
 async function startCallplane(bin) {

@@ -38,7 +38,9 @@ func (s *Server) Describe() string {
 			abs = s.caPath
 		}
 		line("trust this CA", "%s", abs)
-		line("", "Node: NODE_EXTRA_CA_CERTS=%s; Go, Python and OpenSSL tools: SSL_CERT_FILE=%s; curl: --cacert %s", abs, abs, abs)
+		line("", "Node: NODE_EXTRA_CA_CERTS=%s", abs)
+		line("", "Go on Linux: SSL_CERT_FILE=%s (instead of the system's roots)", abs)
+		line("", "curl: --cacert %s", abs)
 	}
 	line("tenant id", "%s", tenant)
 	line("client id", "%s", app.ClientID)

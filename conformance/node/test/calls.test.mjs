@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { Client, GraphError } from '@microsoft/microsoft-graph-client';
 
 import { callplaneClient } from '../client.mjs';
-import { appToken, config, startReceiver, summary, verifyCallbackToken } from './support.mjs';
+import { callplaneCredential } from '../token.mjs';
+import { config, startReceiver, summary, verifyCallbackToken } from './support.mjs';
 
 const c = config();
 const eventDeadlineMs = 10_000;
@@ -25,7 +26,7 @@ before(async () => {
         `NODE_EXTRA_CA_CERTS must name callplane's CA, it is ${JSON.stringify(process.env.NODE_EXTRA_CA_CERTS)}`,
     );
   });
-  token = await appToken(c);
+  token = await callplaneCredential({ authority: c.msalAuthority, clientId: c.clientId, clientSecret: c.clientSecret })();
   receiver = await startReceiver();
 });
 

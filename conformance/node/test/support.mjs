@@ -1,4 +1,4 @@
-// Test support: the running callplane's settings, tokens, a recording callback receiver, and
+// Test support: the running callplane's settings, a recording callback receiver, and
 // callback-token verification. Nothing here talks to callplane through the Graph client.
 
 import { createPublicKey, verify } from 'node:crypto';
@@ -23,29 +23,6 @@ export function withTimeout(promise, ms, what) {
     timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// appToken gets an application token with the client-credentials grant, as a bot does.
-export async function appToken(c) {
-  const res = await withTimeout(
-    fetch(c.tokenEndpoint, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: c.clientId,
-        client_secret: c.clientSecret,
-        scope: 'https://graph.microsoft.com/.default',
-      }),
-    }),
-    10_000,
-    'token request',
-  );
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${JSON.stringify(body)}`);
-  if (body.token_type !== 'Bearer' || typeof body.access_token !== 'string') {
-    throw new Error(`unexpected token response: ${JSON.stringify(body)}`);
-  }
-  return body.access_token;
 }
 
 // startReceiver runs a callback endpoint on loopback that records every POST and answers 202,
