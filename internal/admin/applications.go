@@ -112,7 +112,16 @@ type CertificateRequest struct {
 	DisplayName string `json:"displayName"`
 }
 
-func (a *API) viewOfApp(app auth.Application) ApplicationView {
+// devApplication is the client id of the registry's dev application: its
+// first.
+func (a *API) devApplication() string {
+	if apps := a.Applications.Applications(); len(apps) > 0 {
+		return apps[0].ClientID
+	}
+	return ""
+}
+
+func viewOfApp(app auth.Application, devID string) ApplicationView {
 	v := ApplicationView{
 		ID:                 app.ClientID,
 		DisplayName:        app.DisplayName,
@@ -123,9 +132,7 @@ func (a *API) viewOfApp(app auth.Application) ApplicationView {
 		Secrets:            []SecretView{},
 		Certificates:       []CertificateView{},
 	}
-	if apps := a.Applications.Applications(); len(apps) > 0 && apps[0].ClientID == app.ClientID {
-		v.DevApplication = true
-	}
+	v.DevApplication = app.ClientID == devID
 	for _, s := range app.Secrets {
 		v.Secrets = append(v.Secrets, secretView(s))
 	}
@@ -150,7 +157,7 @@ func (a *API) listApplications(w http.ResponseWriter, r *http.Request) {
 	apps := a.Applications.Applications()
 	out := ApplicationList{Value: make([]ApplicationView, 0, len(apps))}
 	for _, app := range apps {
-		out.Value = append(out.Value, a.viewOfApp(app))
+		out.Value = append(out.Value, viewOfApp(app, apps[0].ClientID))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -161,7 +168,7 @@ func (a *API) showApplication(w http.ResponseWriter, r *http.Request) {
 		a.appFailed(w, auth.ErrNoSuchApplication)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.viewOfApp(app))
+	writeJSON(w, http.StatusOK, viewOfApp(app, a.devApplication()))
 }
 
 func (a *API) addApplication(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +192,7 @@ func (a *API) addApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/callplane/applications/"+app.ClientID)
-	writeJSON(w, http.StatusCreated, NewApplicationView{ApplicationView: a.viewOfApp(app), ClientSecret: secret.Value, SecretID: secret.ID})
+	writeJSON(w, http.StatusCreated, NewApplicationView{ApplicationView: viewOfApp(app, a.devApplication()), ClientSecret: secret.Value, SecretID: secret.ID})
 }
 
 func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +207,7 @@ func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) {
 		a.appFailed(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.viewOfApp(app))
+	writeJSON(w, http.StatusOK, viewOfApp(app, a.devApplication()))
 }
 
 // removeApplication deletes a registration: from now on its tokens are

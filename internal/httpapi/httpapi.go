@@ -43,8 +43,9 @@ type API struct {
 	calls    *control.Service
 	verifier Verifier
 	log      *slog.Logger
-	// loose, when set, is the principal a request without a token acts as.
-	loose *auth.Principal
+	// loose, when set, gives the principal a request without a token acts
+	// as.
+	loose func() *auth.Principal
 	// guard, when set, may refuse a request before anything else happens.
 	guard func(*http.Request) error
 	// base is the base URL callplane advertises for a request.
@@ -56,9 +57,9 @@ type API struct {
 // Option configures an API.
 type Option func(*API)
 
-// Loose lets requests without a bearer token act as p. Requests that do
-// carry a token are still checked.
-func Loose(p *auth.Principal) Option { return func(a *API) { a.loose = p } }
+// Loose lets requests without a bearer token act as the principal p
+// returns. Requests that do carry a token are still checked.
+func Loose(p func() *auth.Principal) Option { return func(a *API) { a.loose = p } }
 
 // Guard refuses, with 403, every request check returns an error for.
 func Guard(check func(*http.Request) error) Option { return func(a *API) { a.guard = check } }
@@ -179,7 +180,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Principal, bool) {
 	token, hasToken := httpx.BearerToken(r)
 	if !hasToken && a.loose != nil {
-		return a.loose, true
+		return a.loose(), true
 	}
 	p, err := a.verifier.Verify(token)
 	var te *auth.TokenError

@@ -9,15 +9,22 @@ import (
 )
 
 // logAdapter is the log.Logger net/http writes its own errors to, sending
-// each line to slog at the level it deserves.
+// each line to slog at the level it deserves: warn, but TLS handshake
+// failures (a client that does not trust the certificate, a port scanner)
+// at info.
 type logAdapter struct{ log *slog.Logger }
 
 func (a *logAdapter) Write(p []byte) (int, error) {
 	msg := string(bytes.TrimSpace(p))
 	msg = strings.TrimPrefix(msg, "http: ")
 	level := slog.LevelWarn
-	if strings.HasPrefix(msg, "TLS handshake error") {
+	switch {
+	case strings.HasPrefix(msg, "TLS handshake error"):
 		level = slog.LevelInfo
+	case strings.HasPrefix(msg, "Accept error"):
+		// The listener logged it at warn already, at most once a second;
+		// net/http says it again on every retry.
+		level = slog.LevelDebug
 	}
 	a.log.Log(context.Background(), level, msg)
 	return len(p), nil

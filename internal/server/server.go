@@ -207,9 +207,12 @@ func Start(cfg Config) (s *Server, err error) {
 
 	var opts []httpapi.Option
 	if cfg.Loose {
-		app := dir.DefaultApplication()
+		dev := dir.DefaultApplication().ClientID
 		opts = append(opts,
-			httpapi.Loose(&auth.Principal{TenantID: dir.TenantID(), AppID: app.ClientID, Roles: app.Roles}),
+			httpapi.Loose(func() *auth.Principal {
+				roles, _ := dir.Registered(dev) // its current roles, as for a token
+				return &auth.Principal{TenantID: dir.TenantID(), AppID: dev, Roles: roles}
+			}),
 			httpapi.Guard(s.sameOrigin))
 	}
 	api := httpapi.New(s.calls, s.tokens, s.advertised, log.With("component", "api"), opts...)
@@ -233,7 +236,7 @@ func Start(cfg Config) (s *Server, err error) {
 		ReadTimeout:    cfg.ReadTimeout,
 		IdleTimeout:    time.Minute,
 		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       httpErrorLog(log.With("component", "http")).logger(),
+		ErrorLog:       (&logAdapter{log: log.With("component", "http")}).logger(),
 	}
 	if err := writeRuntime(cfg.DataDir, runtimeInfo{BaseURL: s.listenURL, PublicURL: public, PID: os.Getpid()}); err != nil {
 		return nil, err
@@ -393,13 +396,6 @@ func containPanics(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// httpErrorLog is net/http's error log as slog: failed accepts and other
-// server errors at warn, TLS handshake failures (a client that does not
-// trust the certificate, a port scanner) at info.
-func httpErrorLog(log *slog.Logger) *logAdapter {
-	return &logAdapter{log: log}
 }
 
 // URL is the base URL the server advertises for plain HTTP: the public URL
