@@ -35,6 +35,9 @@ type directoryFile struct {
 type Directory struct {
 	path string
 	now  func() time.Time
+	// What never changes while running, read without the lock.
+	tenantID, adminSecret string
+	defaultUser           User
 
 	mu sync.RWMutex
 	f  directoryFile
@@ -70,14 +73,7 @@ func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
 		}
 	case errors.Is(err, os.ErrNotExist):
 		opened.Created = true
-		d.f = directoryFile{
-			TenantID: ids.New(),
-			Users: []User{{
-				ObjectID:          ids.New(),
-				UserPrincipalName: "dev@callplane.test",
-				DisplayName:       "Dev User",
-			}},
-		}
+		d.f = directoryFile{TenantID: ids.New()}
 		dev := newApplication(AppSettings{DisplayName: "callplane dev bot"}, d.now())
 		secret := newSecret("", time.Time{}, d.now())
 		dev.Secret = secret.Value
@@ -87,6 +83,11 @@ func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
 		return nil, opened, err
 	}
 	changed := opened.Created
+	if len(d.f.Users) == 0 {
+		// The subject of delegated tokens (callplane token --delegated).
+		d.f.Users = []User{{ObjectID: ids.New(), UserPrincipalName: "dev@callplane.test", DisplayName: "Dev User"}}
+		changed = true
+	}
 	if d.f.AdminSecret == "" {
 		d.f.AdminSecret = ids.Secret(24)
 		opened.NewAdminSecret, changed = !opened.Created, true
@@ -95,6 +96,7 @@ func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
 		changed = d.f.Applications[i].upgrade(d.now()) || changed
 	}
 	d.index()
+	d.tenantID, d.adminSecret, d.defaultUser = d.f.TenantID, d.f.AdminSecret, d.f.Users[0]
 	if changed {
 		if err := writeJSONAtomic(path, &d.f); err != nil {
 			return nil, opened, err
@@ -111,10 +113,10 @@ func (d *Directory) index() {
 }
 
 // TenantID is the directory's one tenant.
-func (d *Directory) TenantID() string { return d.f.TenantID }
+func (d *Directory) TenantID() string { return d.tenantID }
 
 // AdminSecret is the credential of callplane's admin endpoints; never empty.
-func (d *Directory) AdminSecret() string { return d.f.AdminSecret }
+func (d *Directory) AdminSecret() string { return d.adminSecret }
 
 // DefaultApplication is the application created with the directory.
 func (d *Directory) DefaultApplication() Application {
@@ -124,7 +126,7 @@ func (d *Directory) DefaultApplication() Application {
 }
 
 // DefaultUser is the user created with the directory.
-func (d *Directory) DefaultUser() User { return d.f.Users[0] }
+func (d *Directory) DefaultUser() User { return d.defaultUser }
 
 // Application returns the registration with the client id.
 func (d *Directory) Application(clientID string) (Application, bool) {

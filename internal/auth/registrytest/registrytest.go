@@ -205,15 +205,25 @@ func testCertificates(t *testing.T, r auth.Registry) {
 	}
 }
 
+// testConcurrentAdds: registrations added at once are all kept, while
+// requests read the registry (run it with -race).
 func testConcurrentAdds(t *testing.T, r auth.Registry) {
+	dev := r.Applications()[0].ClientID
 	var wg sync.WaitGroup
 	for i := range 20 {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			if _, _, err := r.AddApplication(auth.AppSettings{DisplayName: fmt.Sprint("bot ", i)}); err != nil {
 				t.Error(err)
 			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, ok := r.Registered(dev); !ok || r.TenantID() == "" {
+				t.Error("the dev application went missing while others were added")
+			}
+			r.Application(dev)
 		}()
 	}
 	wg.Wait()
