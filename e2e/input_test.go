@@ -122,3 +122,47 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("the live call did not survive bad input: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestActionRouter: bound actions route by name, with or without Graph's
+// namespace; an unknown action is "Resource not found" naming it (not the
+// call id before it); an action takes only POST.
+func TestActionRouter(t *testing.T) {
+	env := testenv.Start(t)
+	bot := testbot.Start(t)
+	c := env.PlaceCall(t, bot.URL)
+	for _, name := range []string{"keepAlive", "microsoft.graph.keepAlive"} {
+		if r := env.Do(t, http.MethodPost, testenv.CallPath(c.ID)+"/"+name, env.Token, nil); r.Status != http.StatusOK {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	for _, path := range []string{
+		testenv.CallPath(c.ID) + "/dance",
+		testenv.CallPath(c.ID) + "/microsoft.graph.dance",
+		testenv.CallPath(c.ID) + "/participants/" + c.MyParticipantID + "/dance",
+	} {
+		r := env.Do(t, http.MethodPost, path, env.Token, map[string]any{})
+		checkGraphError(t, r, http.StatusBadRequest, "BadRequest")
+		segment := path[strings.LastIndex(path, "/")+1:]
+		if want := "Resource not found for the segment '" + segment + "'."; !strings.Contains(string(r.Body), want) {
+			t.Errorf("POST %s: %s, want %q", path, r.Body, want)
+		}
+	}
+	r := env.Do(t, http.MethodGet, testenv.CallPath(c.ID)+"/keepAlive", env.Token, nil)
+	checkGraphError(t, r, http.StatusMethodNotAllowed, "BadRequest")
+	if r.Header.Get("Allow") != "POST" {
+		t.Errorf("Allow %q", r.Header.Get("Allow"))
+	}
+	// A segment that names no action where an entity's key may stand is
+	// that entity: a call, a participant; they allow GET and DELETE.
+	for _, path := range []string{testenv.CallPath(c.ID), testenv.CallPath(c.ID) + "/participants/dance"} {
+		r = env.Do(t, http.MethodPost, path, env.Token, map[string]any{})
+		checkGraphError(t, r, http.StatusMethodNotAllowed, "BadRequest")
+		if r.Header.Get("Allow") != "GET, DELETE" {
+			t.Errorf("POST %s: Allow %q", path, r.Header.Get("Allow"))
+		}
+	}
+	// The roster is not an action.
+	if r := env.Do(t, http.MethodGet, testenv.CallPath(c.ID)+"/participants", env.Token, nil); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "group calls") {
+		t.Errorf("roster of a peer-to-peer call: %d %s", r.Status, r.Body)
+	}
+}

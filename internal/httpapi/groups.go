@@ -8,22 +8,6 @@ import (
 	"github.com/callplane/callplane/internal/graph"
 )
 
-// groupRoutes registers the group-call routes of one API version: the
-// roster, invitations, muting, removal, and operations.
-func (a *API) groupRoutes(calls string) {
-	p := calls + "/{id}"
-	a.handle("GET "+p+"/participants", a.listParticipants)
-	a.handle("GET "+p+"/participants/{pid}", a.getParticipant)
-	a.handle("DELETE "+p+"/participants/{pid}", a.deleteParticipant)
-	a.handle("GET "+p+"/operations/{opid}", a.getOperation)
-	for _, prefix := range []string{"", "microsoft.graph."} {
-		a.handle("POST "+p+"/participants/"+prefix+"invite", a.invite)
-		a.handle("POST "+p+"/participants/{pid}/"+prefix+"mute", a.muteParticipant)
-		a.handle("POST "+p+"/"+prefix+"mute", a.muteSelf(true))
-		a.handle("POST "+p+"/"+prefix+"unmute", a.muteSelf(false))
-	}
-}
-
 func (a *API) listParticipants(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := graph.NormalizeID(r.PathValue("id"))
 	members, err := a.calls.Participants(r.Context(), owner(p), id)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +81,9 @@ func New(calls *control.Service, verifier Verifier, base func(*http.Request) str
 // ("POST /v1.0/communications/calls/{id}/keepAlive"): for tests that must
 // cover them all.
 func RoutePatterns() []string {
-	return New(nil, nil, nil, slog.New(slog.DiscardHandler)).patterns
+	patterns := New(nil, nil, nil, slog.New(slog.DiscardHandler)).patterns
+	slices.Sort(patterns)
+	return patterns
 }
 
 func (a *API) routes() {
@@ -89,16 +92,30 @@ func (a *API) routes() {
 		a.handle("POST "+p, a.createCall)
 		a.handle("GET "+p+"/{id}", a.getCall)
 		a.handle("DELETE "+p+"/{id}", a.deleteCall)
-		// Actions route by name and by their namespace-qualified name.
-		a.handle("POST "+p+"/{id}/keepAlive", a.keepAlive)
-		a.handle("POST "+p+"/{id}/microsoft.graph.keepAlive", a.keepAlive)
-		a.groupRoutes(p)
+		a.handle("GET "+p+"/{id}/participants", a.listParticipants)
+		a.handle("GET "+p+"/{id}/participants/{pid}", a.getParticipant)
+		a.handle("DELETE "+p+"/{id}/participants/{pid}", a.deleteParticipant)
+		a.handle("GET "+p+"/{id}/operations/{opid}", a.getOperation)
+		// Actions, by name: bound to the calls collection, to a call, to
+		// its participants, and to one participant.
+		a.routeActions(p+"/{action}", actions{byName: map[string]handler{}, entity: []string{http.MethodGet, http.MethodDelete}})
+		a.routeActions(p+"/{id}/{action}", actions{byName: map[string]handler{
+			"keepAlive": a.keepAlive,
+			"mute":      a.muteSelf(true),
+			"unmute":    a.muteSelf(false),
+		}})
+		a.routeActions(p+"/{id}/participants/{action}", actions{byName: map[string]handler{
+			"invite": a.invite,
+		}, entity: []string{http.MethodGet, http.MethodDelete}})
+		a.routeActions(p+"/{id}/participants/{pid}/{action}", actions{byName: map[string]handler{
+			"mute": a.muteParticipant,
+		}})
 	}
 	a.mux.HandleFunc("/", a.unrouted)
 }
 
 // handle registers an authenticated Graph handler.
-func (a *API) handle(pattern string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) {
+func (a *API) handle(pattern string, h handler) {
 	a.patterns = append(a.patterns, pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, ok := a.authenticate(w, r)
@@ -378,9 +395,7 @@ func sentence(s string) string {
 // resolve, as Graph does.
 func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
 	if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeError(w, r, http.StatusMethodNotAllowed, "BadRequest",
-			fmt.Sprintf("The HTTP method '%s' is not allowed for %s.", r.Method, r.URL.Path))
+		methodNotAllowed(w, r, allowed)
 		return
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[1:] // after the version
