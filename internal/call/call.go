@@ -62,7 +62,27 @@ type Event struct {
 	State     State
 	Result    *Result
 	Operation *Operation
+	// Shape says how much of the call the notification carries.
+	Shape Shape
+	// TerminationReason ends a consultative transfer (Graph sends it
+	// instead of a resultInfo).
+	TerminationReason string
+	// ReplacesContext marks a failed consultative transfer.
+	ReplacesContext bool
 }
+
+// Shape is how much of the call a notification carries, as Graph shapes
+// each kind.
+type Shape int
+
+const (
+	// StateOnly: the call's id, state and, once it ended, its result.
+	StateOnly Shape = iota
+	// FullCall: the whole call (an incoming call, a redirected one).
+	FullCall
+	// Bare: only the call's type and @odata.id (a rejected call).
+	Bare
+)
 
 // Kind is what sort of call a call resource is.
 type Kind string
@@ -106,6 +126,12 @@ type Timing struct {
 	// KeepAliveTimeout ends a call that has not been kept alive for this long
 	// (Graph: 45 minutes). Zero disables it.
 	KeepAliveTimeout time.Duration
+	// IncomingTimeout is how long an incoming call rings the application
+	// before it is ended unanswered (Graph: 15 seconds).
+	IncomingTimeout time.Duration
+	// RingTimeout is how long a call rings a simulated person who does not
+	// answer.
+	RingTimeout time.Duration
 }
 
 // DefaultTiming is what a user of the real service would see, shortened where
@@ -114,6 +140,8 @@ var DefaultTiming = Timing{
 	AnswerDelay:      500 * time.Millisecond,
 	TeardownDelay:    0,
 	KeepAliveTimeout: 45 * time.Minute,
+	IncomingTimeout:  15 * time.Second,
+	RingTimeout:      60 * time.Second,
 }
 
 // Call is one application's call resource: a peer-to-peer call, or the
@@ -140,6 +168,13 @@ type Call struct {
 	// Operations are the call's running operations and its latest finished
 	// ones, oldest first.
 	Operations []Operation `json:",omitzero"`
+	// Remote is the simulated party at the other end of a peer-to-peer
+	// call, and how the call turned out for it.
+	Remote *Remote `json:",omitzero"`
+	// Context is how an incoming call reached the application.
+	Context *IncomingContext `json:",omitzero"`
+	// PendingTransfer is the transfer under way, if any.
+	PendingTransfer *Transfer `json:",omitzero"`
 
 	Source     Participant   `json:",omitzero"`
 	Targets    []Participant `json:",omitzero"`
@@ -149,7 +184,10 @@ type Call struct {
 	Options    Options       `json:",omitzero"`
 
 	CreatedAt time.Time `json:",omitzero"`
-	// AnswerAt is when the simulated callee answers an establishing call.
+	// AnswerBy is when an incoming call stops ringing the application.
+	AnswerBy time.Time `json:",omitzero"`
+	// AnswerAt is when the simulated callee answers (or refuses) an
+	// establishing call.
 	AnswerAt time.Time `json:",omitzero"`
 	// TeardownAt is when a terminating call becomes terminated.
 	TeardownAt time.Time `json:",omitzero"`
@@ -180,6 +218,9 @@ type Request struct {
 	ScenarioID string
 	// Join, when set, joins an existing meeting instead of calling targets.
 	Join *JoinInfo
+	// Callee is how the party a peer-to-peer call rings answers; zero is
+	// picking up after the answer delay.
+	Callee Answering
 }
 
 // Place validates a request to call a peer and returns the new call in state
@@ -226,6 +267,10 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 		Options:         req.Options,
 		CreatedAt:       now,
 		AnswerAt:        now.Add(t.AnswerDelay),
+	}
+	if kind == PeerToPeer {
+		c.AnswerAt, _ = req.Callee.ring(now, t)
+		c.Remote = &Remote{Identity: req.Targets[0].Identity, Answering: req.Callee, Outcome: Ringing}
 	}
 	c.Source.ParticipantID = c.MyParticipantID
 	if t.KeepAliveTimeout > 0 {
@@ -294,9 +339,13 @@ func (c *Call) HangUp(now time.Time, reason Result, t Timing) ([]Event, error) {
 	case Terminating:
 		return nil, nil
 	}
+	if reason == EndedByApplication {
+		c.setOutcome(BotHungUp, "", nil)
+	}
 	c.State = Terminating
-	c.AnswerAt = time.Time{}
+	c.AnswerAt, c.AnswerBy = time.Time{}, time.Time{}
 	c.KeepAliveDeadline = time.Time{}
+	c.PendingTransfer = nil
 	c.TeardownAt = now.Add(t.TeardownDelay)
 	r := reason
 	c.EndResult = &r
@@ -322,13 +371,25 @@ func (c *Call) Advance(now time.Time, t Timing) []Event {
 	var events []Event
 	for {
 		switch {
+		case c.State == Incoming && due(c.AnswerBy, now):
+			c.end(now, &AnswerTimedOut)
+			c.setOutcome(Unanswered, "", nil)
+			events = append(events, Event{Change: Deleted, State: Terminated, Result: c.Result})
 		case c.State == Establishing && due(c.AnswerAt, now) && c.JoinError != nil:
 			ev, _ := c.HangUp(now, *c.JoinError, t)
+			events = append(events, ev...)
+		case c.State == Establishing && due(c.AnswerAt, now) && c.Direction == Outgoing && c.Remote != nil && !c.Remote.Answering.answers():
+			refusal := c.Remote.Answering.refusal()
+			c.setOutcome(CalleeRefused, string(c.Remote.Answering.Mode), nil)
+			ev, _ := c.HangUp(now, refusal, t)
 			events = append(events, ev...)
 		case c.State == Establishing && due(c.AnswerAt, now):
 			c.State = Established
 			c.AnswerAt = time.Time{}
+			c.setOutcome(Answered, "", nil)
 			events = append(events, Event{Change: Updated, State: Established})
+		case c.State == Transferring && due(c.PendingTransfer.DecidedAt, now):
+			events = append(events, c.advanceTransfer(now, t)...)
 		case c.State == Established && c.operationDue(now) >= 0:
 			op := c.completeOperation(c.operationDue(now))
 			events = append(events, Event{Change: Deleted, State: c.State, Operation: &op})
@@ -362,8 +423,13 @@ func (c *Call) NextDeadline() time.Time {
 	case c.State == Terminating:
 		consider(c.TeardownAt)
 	case c.State.Live():
-		if c.State == Establishing {
+		switch c.State {
+		case Establishing:
 			consider(c.AnswerAt)
+		case Incoming:
+			consider(c.AnswerBy)
+		case Transferring:
+			consider(c.PendingTransfer.DecidedAt)
 		}
 		consider(c.KeepAliveDeadline)
 		if c.State == Established {
