@@ -24,7 +24,8 @@ var (
 	ErrConflict = errors.New("store: version conflict")
 )
 
-// Store persists calls, group calls and their notifications.
+// Store persists calls, group calls and their notifications, and the
+// simulated people calls ring.
 type Store interface {
 	// SaveBatch saves each Changes of the batch atomically and on its own:
 	// new and changed calls and groups with the notifications their changes
@@ -51,6 +52,15 @@ type Store interface {
 	// Purge deletes calls that ended before the cutoff, and notifications
 	// created before it that are no longer pending.
 	Purge(ctx context.Context, cutoff time.Time) (calls, notifications int64, err error)
+
+	// SavePerson creates or replaces a simulated person.
+	SavePerson(ctx context.Context, p call.Person) error
+	// GetPerson returns the tenant's person with the id, or ErrNotFound.
+	GetPerson(ctx context.Context, tenantID, id string) (call.Person, error)
+	// People lists the tenant's people, by id.
+	People(ctx context.Context, tenantID string) ([]call.Person, error)
+	// DeletePerson removes a person, or says ErrNotFound.
+	DeletePerson(ctx context.Context, tenantID, id string) error
 
 	// Pending returns every notification not yet delivered or given up on,
 	// in Seq order.

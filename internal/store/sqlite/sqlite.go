@@ -197,6 +197,12 @@ var schema = []string{
 	// Live calls by owner: the per-application call limit and ending a
 	// removed application's calls.
 	`CREATE INDEX calls_live ON calls(tenant_id, app_id) WHERE ended_at IS NULL;`,
+	`CREATE TABLE people (
+		tenant_id TEXT NOT NULL,
+		id        TEXT NOT NULL,
+		data      BLOB NOT NULL,
+		PRIMARY KEY (tenant_id, id)
+	) WITHOUT ROWID;`,
 }
 
 func migrate(db *sql.DB) error {
@@ -511,6 +517,65 @@ func (s *Store) LiveCalls(ctx context.Context, owner call.Owner) ([]string, erro
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+func (s *Store) SavePerson(ctx context.Context, p call.Person) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO people (tenant_id, id, data) VALUES (?, ?, ?)
+			ON CONFLICT (tenant_id, id) DO UPDATE SET data = excluded.data`, p.TenantID, p.ID, data)
+		return err
+	})
+}
+
+func (s *Store) GetPerson(ctx context.Context, tenantID, id string) (call.Person, error) {
+	var data []byte
+	err := s.read.QueryRowContext(ctx, `SELECT data FROM people WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return call.Person{}, store.ErrNotFound
+	}
+	if err != nil {
+		return call.Person{}, err
+	}
+	var p call.Person
+	return p, json.Unmarshal(data, &p)
+}
+
+func (s *Store) People(ctx context.Context, tenantID string) ([]call.Person, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT data FROM people WHERE tenant_id = ? ORDER BY id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []call.Person
+	for rows.Next() {
+		var data []byte
+		var p call.Person
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) DeletePerson(ctx context.Context, tenantID, id string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM people WHERE tenant_id = ? AND id = ?`, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return store.ErrNotFound
+		}
+		return err
+	})
 }
 
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {

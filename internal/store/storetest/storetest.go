@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PurgeEndedGroups", testPurgeEndedGroups},
 		{"BatchConflictsAlone", testBatchConflictsAlone},
 		{"LiveCallsByOwner", testLiveCallsByOwner},
+		{"People", testPeople},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -501,5 +502,40 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(fmt.Errorf("unexpected: %w", err))
+	}
+}
+
+func testPeople(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	alice := call.Person{TenantID: "tenant-1", ID: "alice", DisplayName: "Alice", Answering: call.Answering{Mode: call.Busy}}
+	phone := call.Person{TenantID: "tenant-1", ID: "+15550100", Answering: call.Answering{Mode: call.AutoAnswer, Delay: 1500 * time.Millisecond}}
+	other := call.Person{TenantID: "tenant-2", ID: "alice"}
+	for _, p := range []call.Person{alice, phone, other} {
+		must(t, s.SavePerson(ctx, p))
+	}
+	got, err := s.GetPerson(ctx, "tenant-1", "alice")
+	must(t, err)
+	if got.DisplayName != "Alice" || got.Answering.Mode != call.Busy {
+		t.Fatalf("got %+v", got)
+	}
+	alice.Answering = call.Answering{Mode: call.Decline}
+	must(t, s.SavePerson(ctx, alice)) // replaces
+	if got, _ := s.GetPerson(ctx, "tenant-1", "alice"); got.Answering.Mode != call.Decline {
+		t.Fatalf("after replacing: %+v", got)
+	}
+	people, err := s.People(ctx, "tenant-1")
+	must(t, err)
+	if len(people) != 2 || people[0].ID != "+15550100" || people[0].Answering.Delay != 1500*time.Millisecond {
+		t.Fatalf("people of tenant-1: %+v", people)
+	}
+	must(t, s.DeletePerson(ctx, "tenant-1", "alice"))
+	if _, err := s.GetPerson(ctx, "tenant-1", "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted person: %v", err)
+	}
+	if err := s.DeletePerson(ctx, "tenant-1", "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	if _, err := s.GetPerson(ctx, "tenant-2", "alice"); err != nil {
+		t.Fatalf("another tenant's alice: %v", err)
 	}
 }
