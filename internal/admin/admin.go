@@ -39,6 +39,7 @@ type Deps struct {
 	Sim          Simulator
 	Applications auth.Registry
 	Calls        CallEnder
+	World        World
 	// CheckURL vets an application's calling webhook as callback URIs are
 	// vetted.
 	CheckURL func(string) error
@@ -57,6 +58,7 @@ func New(d Deps) *API {
 	a.mux.HandleFunc("GET /callplane/deliveries", a.deliveries)
 	a.simulatorRoutes()
 	a.applicationRoutes()
+	a.worldRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))

@@ -41,6 +41,7 @@ type ApplicationView struct {
 	CreatedAt          time.Time         `json:"createdDateTime,omitzero"`
 	Secrets            []SecretView      `json:"secrets"`
 	Certificates       []CertificateView `json:"certificates"`
+	Instances          []InstanceView    `json:"instances"`
 }
 
 // SecretView describes a client secret.
@@ -138,6 +139,10 @@ func viewOfApp(app auth.Application, devID string) ApplicationView {
 	}
 	for _, c := range app.Certificates {
 		v.Certificates = append(v.Certificates, certificateView(c))
+	}
+	v.Instances = []InstanceView{}
+	for _, in := range app.Instances {
+		v.Instances = append(v.Instances, instanceView(in))
 	}
 	return v
 }

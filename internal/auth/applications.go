@@ -57,6 +57,15 @@ type Registry interface {
 	AddCertificate(clientID, displayName string, pemData []byte) (CertificateCredential, error)
 	// RemoveCertificate revokes a certificate credential.
 	RemoveCertificate(clientID, certificateID string) error
+	// AddInstance gives the application an application instance (the
+	// identity a bot has on the phone network), with a phone number that
+	// no other instance has.
+	AddInstance(clientID, displayName, phoneNumber string) (Instance, error)
+	// RemoveInstance deletes an application instance.
+	RemoveInstance(clientID, instanceID string) error
+	// Instance finds an application instance by its id or its phone number,
+	// with the application it belongs to.
+	Instance(idOrPhone string) (Application, Instance, bool)
 }
 
 // Registry errors.
@@ -101,13 +110,53 @@ type Application struct {
 	Secret       string                  `json:"clientSecret,omitempty"`
 	Secrets      []SecretCredential      `json:"secrets,omitempty"`
 	Certificates []CertificateCredential `json:"certificates,omitempty"`
-	CreatedAt    time.Time               `json:"createdDateTime,omitzero"`
+	// Instances are its application instances: how it is reached from,
+	// and calls, the phone network.
+	Instances []Instance `json:"instances,omitempty"`
+	CreatedAt time.Time  `json:"createdDateTime,omitzero"`
+}
+
+// Instance is an application instance: an identity of the application's
+// in the tenant, with a phone number. Bots place calls to phones from one
+// (source.identity.applicationInstance), and callers dialling its number
+// reach the application.
+type Instance struct {
+	// ID is the instance's object id.
+	ID          string    `json:"id"`
+	DisplayName string    `json:"displayName,omitempty"`
+	PhoneNumber string    `json:"phoneNumber"`
+	CreatedAt   time.Time `json:"createdDateTime"`
+}
+
+// ValidPhoneNumber reports whether s is an E.164 number: + and 8 to 15
+// digits.
+func ValidPhoneNumber(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func newInstance(displayName, phone string, now time.Time) (Instance, error) {
+	if err := checkLength("displayName", displayName, maxDisplayName); err != nil {
+		return Instance{}, err
+	}
+	if !ValidPhoneNumber(phone) {
+		return Instance{}, &InvalidError{Msg: fmt.Sprintf("phoneNumber %q is not an E.164 number (+ and 8 to 15 digits)", phone)}
+	}
+	return Instance{ID: ids.New(), DisplayName: displayName, PhoneNumber: phone, CreatedAt: now.UTC()}, nil
 }
 
 func (a Application) clone() Application {
 	a.Roles = slices.Clone(a.Roles)
 	a.Secrets = slices.Clone(a.Secrets)
 	a.Certificates = slices.Clone(a.Certificates)
+	a.Instances = slices.Clone(a.Instances)
 	return a
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sync"
@@ -78,6 +79,10 @@ func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
 		secret := newSecret("", time.Time{}, d.now())
 		dev.Secret = secret.Value
 		dev.Secrets = []SecretCredential{secret.SecretCredential}
+		// A phone number from the start, so that PSTN examples work at once:
+		// +1 555 01xx is reserved for fiction.
+		instance, _ := newInstance("callplane dev bot (phone)", fmt.Sprintf("+1555010%04d", rand.IntN(10000)), d.now())
+		dev.Instances = []Instance{instance}
 		d.f.Applications = []Application{dev}
 	default:
 		return nil, opened, err
@@ -278,6 +283,62 @@ func (d *Directory) RemoveCertificate(clientID, certificateID string) error {
 		a.Certificates = slices.Delete(a.Certificates, i, i+1)
 		return nil
 	})
+}
+
+// AddInstance gives the application an instance with a phone number no
+// other instance has.
+func (d *Directory) AddInstance(clientID, displayName, phoneNumber string) (Instance, error) {
+	instance, err := newInstance(displayName, phoneNumber, d.now())
+	if err != nil {
+		return Instance{}, err
+	}
+	err = d.change(func(f *directoryFile) error {
+		for _, a := range f.Applications {
+			for _, in := range a.Instances {
+				if in.PhoneNumber == phoneNumber {
+					return &InvalidError{Msg: fmt.Sprintf("phone number %s belongs to another instance already", phoneNumber)}
+				}
+			}
+		}
+		i, ok := d.byID[clientID]
+		if !ok {
+			return ErrNoSuchApplication
+		}
+		a := f.Applications[i].clone()
+		if len(a.Instances) >= maxCredentials {
+			return &InvalidError{Msg: fmt.Sprintf("an application holds at most %d instances", maxCredentials)}
+		}
+		a.Instances = append(a.Instances, instance)
+		f.Applications[i] = a
+		return nil
+	})
+	return instance, err
+}
+
+// RemoveInstance deletes an application instance.
+func (d *Directory) RemoveInstance(clientID, instanceID string) error {
+	return d.changeApp(clientID, func(a *Application) error {
+		i := slices.IndexFunc(a.Instances, func(in Instance) bool { return in.ID == instanceID })
+		if i < 0 {
+			return ErrNoSuchCredential
+		}
+		a.Instances = slices.Delete(a.Instances, i, i+1)
+		return nil
+	})
+}
+
+// Instance finds an application instance by id or phone number.
+func (d *Directory) Instance(idOrPhone string) (Application, Instance, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, a := range d.f.Applications {
+		for _, in := range a.Instances {
+			if in.ID == idOrPhone || in.PhoneNumber == idOrPhone {
+				return a.clone(), in, true
+			}
+		}
+	}
+	return Application{}, Instance{}, false
 }
 
 // changeApp applies fn to a copy of one application and saves the result.

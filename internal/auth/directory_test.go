@@ -38,6 +38,9 @@ func TestDirectoryPersists(t *testing.T) {
 		t.Fatalf("first open: %+v, admin secret %q", opened, d.AdminSecret())
 	}
 	dev := d.DefaultApplication()
+	if len(dev.Instances) != 1 || !auth.ValidPhoneNumber(dev.Instances[0].PhoneNumber) {
+		t.Fatalf("the dev application's instances: %+v", dev.Instances)
+	}
 	app, secret, err := d.AddApplication(auth.AppSettings{DisplayName: "kept", CallingWebhook: "https://bot.example/calls"})
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,9 @@ type Event struct {
 	TerminationReason string
 	// ReplacesContext marks a failed consultative transfer.
 	ReplacesContext bool
+	// Transferred is set on the end of a call that was transferred: what
+	// else the transfer settles.
+	Transferred *Transfer
 }
 
 // Shape is how much of the call a notification carries, as Graph shapes
@@ -193,6 +196,14 @@ type Call struct {
 	TeardownAt time.Time `json:",omitzero"`
 	// EndResult is the reason recorded at hang-up, published on termination.
 	EndResult *Result `json:",omitzero"`
+	// RingEnds, when set, is the result an incoming call ends with when
+	// AnswerBy passes (by default the answer window's AnswerTimedOut): a
+	// redirect's target that another target beat to it.
+	RingEnds *Result `json:",omitzero"`
+	// RedirectedFrom is the call whose redirect made this incoming call;
+	// Redirects are the calls a redirect of this one made.
+	RedirectedFrom string   `json:",omitzero"`
+	Redirects      []string `json:",omitzero"`
 	// KeepAliveDeadline is when an idle call is ended by the service.
 	KeepAliveDeadline time.Time `json:",omitzero"`
 	EndedAt           time.Time `json:",omitzero"`
@@ -269,7 +280,7 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 		AnswerAt:        now.Add(t.AnswerDelay),
 	}
 	if kind == PeerToPeer {
-		c.AnswerAt, _ = req.Callee.ring(now, t)
+		c.AnswerAt, _ = req.Callee.Ring(now, t)
 		c.Remote = &Remote{Identity: req.Targets[0].Identity, Answering: req.Callee, Outcome: Ringing}
 	}
 	c.Source.ParticipantID = c.MyParticipantID
@@ -371,6 +382,10 @@ func (c *Call) Advance(now time.Time, t Timing) []Event {
 	var events []Event
 	for {
 		switch {
+		case c.State == Incoming && due(c.AnswerBy, now) && c.RingEnds != nil:
+			c.end(now, c.RingEnds)
+			c.setOutcome(CallerHungUp, "", nil)
+			events = append(events, Event{Change: Deleted, State: Terminated, Result: c.Result})
 		case c.State == Incoming && due(c.AnswerBy, now):
 			c.end(now, &AnswerTimedOut)
 			c.setOutcome(Unanswered, "", nil)

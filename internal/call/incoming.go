@@ -195,6 +195,14 @@ func (c *Call) Redirect(now time.Time, targets []Participant, timeout time.Durat
 	return []Event{{Change: Deleted, State: Terminated, Shape: FullCall}}, nil
 }
 
+// RingUntil stops an incoming call ringing at at, ending it then with
+// result unless it was answered: a redirect target that loses the race.
+func (c *Call) RingUntil(at time.Time, result Result) {
+	if c.State == Incoming && (c.AnswerBy.IsZero() || at.Before(c.AnswerBy)) {
+		c.AnswerBy, c.RingEnds = at, &result
+	}
+}
+
 // RedirectTakenBy records who took a redirected call.
 func (c *Call) RedirectTakenBy(target Identity) {
 	if c.Remote != nil && c.Remote.Outcome == Redirected {
@@ -267,7 +275,7 @@ func (c *Call) Transfer(now time.Time, req TransferRequest, target Answering, t 
 	if c.IsGroup() && req.Transferee == nil {
 		return nil, invalid("transferee is required to transfer out of a group call")
 	}
-	at, answered := target.ring(now, t)
+	at, answered := target.Ring(now, t)
 	tr := &Transfer{Target: req.Target, Transferee: req.Transferee, ReplacesCallID: req.ReplacesCallID, DecidedAt: at}
 	if !answered {
 		r := TransferFailed
@@ -296,13 +304,23 @@ func (c *Call) advanceTransfer(now time.Time, t Timing) []Event {
 	events := []Event{{Change: Updated, State: TransferAccepted}}
 	reason := TransferCompleted
 	c.end(now, &reason)
-	ev := Event{Change: Deleted, State: Terminated, Result: c.Result}
+	ev := Event{Change: Deleted, State: Terminated, Result: c.Result, Transferred: tr}
 	if tr.Consultative() {
 		// Graph ends a consultative transfer with a termination reason
 		// instead of a resultInfo.
 		ev.Result, ev.TerminationReason = nil, "AppTransferred"
 	}
 	return append(events, ev)
+}
+
+// ViaApplicationInstance reports whether the call reached the application
+// through one of its application instances (its phone number), or was
+// placed from one: what calls to phone numbers need.
+func (c *Call) ViaApplicationInstance() bool {
+	if c.Direction == Inbound {
+		return len(c.Targets) > 0 && c.Targets[0].Identity.Kind == ApplicationInstance
+	}
+	return c.Source.Identity.Kind == ApplicationInstance
 }
 
 // notIncoming is the error for an inbound action on a call past ringing.

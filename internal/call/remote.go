@@ -39,9 +39,9 @@ type Answering struct {
 	Delay time.Duration `json:",omitzero"`
 }
 
-// ring returns when a call ringing a party that answers so is decided,
+// Ring returns when a call ringing a party that answers so is decided,
 // and whether it is picked up then.
-func (a Answering) ring(now time.Time, t Timing) (at time.Time, answered bool) {
+func (a Answering) Ring(now time.Time, t Timing) (at time.Time, answered bool) {
 	delay := a.Delay
 	if delay == 0 {
 		delay = t.AnswerDelay

@@ -35,6 +35,10 @@ type Config struct {
 	// CheckCallback, if set, vets a new call's callback URI against the
 	// deployment's policy (where notifications may be sent).
 	CheckCallback func(uri string) error
+	// Parties, when set, says whom an identity reaches: how a simulated
+	// person answers, which application an identity is. Without it every
+	// callee picks up after the answer delay.
+	Parties Parties
 	// MaxCallsPerApp, when positive, bounds each application's live calls:
 	// Graph's concurrency limit. A call over it is refused with a
 	// ThrottledError.
@@ -166,6 +170,16 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 				RetryAfter: throttledRetryAfter,
 			}
 		}
+	}
+	if src := req.Source.Identity; src.Kind == call.ApplicationInstance && s.cfg.Parties != nil && !s.cfg.Parties.OwnsInstance(ctx, req.Owner, src.ID) {
+		return nil, &call.InvalidError{Msg: fmt.Sprintf("source.identity.applicationInstance.id %s is not an application instance of the calling application", src.ID)}
+	}
+	if req.Join == nil && len(req.Targets) == 1 {
+		callee, err := s.party(ctx, req.Owner.TenantID, req.Targets[0].Identity)
+		if err != nil {
+			return nil, err
+		}
+		req.Callee = callee.Answering
 	}
 	var placed *call.Call
 	err := s.do(ctx, func(u *unit) error {

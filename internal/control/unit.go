@@ -239,6 +239,13 @@ func (u *unit) announce(c *call.Call, events []call.Event) error {
 			return err
 		}
 	}
+	for _, ev := range events {
+		if ev.Transferred != nil {
+			if err := u.transferred(c, ev.Transferred); err != nil {
+				return err
+			}
+		}
+	}
 	if c.GroupID == "" {
 		return nil
 	}

@@ -52,30 +52,44 @@ func (c *Call) PlaceRequest(owner call.Owner, scenarioID string) (call.Request, 
 	for _, m := range c.RequestedModalities {
 		req.Modalities = append(req.Modalities, call.Modality(m))
 	}
-	if c.MediaConfig != nil {
-		switch c.MediaConfig.ODataType {
-		case TypeServiceHostedMediaConfig:
-			req.Media = call.Media{Hosting: call.ServiceHosted}
-		case TypeAppHostedMediaConfig:
-			req.Media = call.Media{Hosting: call.AppHosted, Blob: c.MediaConfig.Blob}
-		case "":
-			return req, badRequest("mediaConfig needs an @odata.type: %s or %s", TypeServiceHostedMediaConfig, TypeAppHostedMediaConfig)
-		default:
-			return req, badRequest("mediaConfig: unknown @odata.type %q", c.MediaConfig.ODataType)
-		}
+	media, err := mediaOf(c.MediaConfig)
+	if err != nil {
+		return req, err
 	}
+	req.Media = media
 	if o := c.CallOptions; o != nil {
 		if o.ODataType != "" && o.ODataType != TypeOutgoingCallOptions {
 			return req, badRequest("callOptions: a new call takes %s, not %q", TypeOutgoingCallOptions, o.ODataType)
 		}
-		req.Options = call.Options{
-			HideBotAfterEscalation:      isTrue(o.HideBotAfterEscalation),
-			ContentSharingNotifications: isTrue(o.IsContentSharingNotificationEnabled),
-			DeltaRoster:                 isTrue(o.IsDeltaRosterEnabled),
-			InteractiveRoster:           isTrue(o.IsInteractiveRosterEnabled),
-		}
+		req.Options = optionsOf(o)
 	}
 	return req, nil
+}
+
+// mediaOf reads a mediaConfig: @odata.type selects the derived type. None
+// is the zero Media.
+func mediaOf(m *MediaConfig) (call.Media, error) {
+	if m == nil {
+		return call.Media{}, nil
+	}
+	switch m.ODataType {
+	case TypeServiceHostedMediaConfig:
+		return call.Media{Hosting: call.ServiceHosted}, nil
+	case TypeAppHostedMediaConfig:
+		return call.Media{Hosting: call.AppHosted, Blob: m.Blob}, nil
+	case "":
+		return call.Media{}, badRequest("mediaConfig needs an @odata.type: %s or %s", TypeServiceHostedMediaConfig, TypeAppHostedMediaConfig)
+	}
+	return call.Media{}, badRequest("mediaConfig: unknown @odata.type %q", m.ODataType)
+}
+
+func optionsOf(o *CallOptions) call.Options {
+	return call.Options{
+		HideBotAfterEscalation:      isTrue(o.HideBotAfterEscalation),
+		ContentSharingNotifications: isTrue(o.IsContentSharingNotificationEnabled),
+		DeltaRoster:                 isTrue(o.IsDeltaRosterEnabled),
+		InteractiveRoster:           isTrue(o.IsInteractiveRosterEnabled),
+	}
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
@@ -129,6 +143,13 @@ func (s *IdentitySet) slots() []slot {
 		{call.Device, &s.Device},
 	}
 }
+
+// IdentityOf reads the one identity an identity set names (where names the
+// set in errors).
+func IdentityOf(s *IdentitySet, where string) (call.Identity, error) { return s.identity(where) }
+
+// IdentitySetOf renders an identity as an identity set.
+func IdentitySetOf(id call.Identity) *IdentitySet { return identitySet(id) }
 
 // identitySet renders one identity in the set type that can hold it: plain
 // identitySet for users, applications and devices, communicationsIdentitySet
@@ -190,9 +211,14 @@ func FromCall(c *call.Call) *Call {
 		g.MediaConfig = &MediaConfig{ODataType: TypeAppHostedMediaConfig, Blob: c.Media.Blob}
 	}
 	renderJoin(g, c.Join)
+	g.IncomingContext = incomingContext(c.Context)
 	if o := c.Options; o != (call.Options{}) {
+		optionsType := TypeOutgoingCallOptions
+		if c.Direction == call.Inbound {
+			optionsType = TypeIncomingCallOptions
+		}
 		g.CallOptions = &CallOptions{
-			ODataType:                           TypeOutgoingCallOptions,
+			ODataType:                           optionsType,
 			HideBotAfterEscalation:              &o.HideBotAfterEscalation,
 			IsContentSharingNotificationEnabled: &o.ContentSharingNotifications,
 			IsDeltaRosterEnabled:                &o.DeltaRoster,
@@ -223,16 +249,30 @@ func resultInfo(r *call.Result) *ResultInfo {
 // resource URL.
 func CallNotification(c *call.Call, ev call.Event) CommsNotifications {
 	path := CallPath(c.ID)
-	return single(ev.Change, path, &Call{
-		ODataType:       TypeCall,
-		ODataID:         path,
-		ID:              c.ID,
-		State:           string(ev.State),
-		Direction:       string(c.Direction),
-		CallChainID:     c.ChainID,
-		MyParticipantID: c.MyParticipantID,
-		ResultInfo:      resultInfo(ev.Result),
-	})
+	var data *Call
+	switch ev.Shape {
+	case call.Bare:
+		return single(ev.Change, path, &Call{ODataType: TypeCall, ODataID: path})
+	case call.FullCall:
+		data = FromCall(c)
+		data.ODataID, data.State = path, string(ev.State)
+	default:
+		data = &Call{
+			ODataType:       TypeCall,
+			ODataID:         path,
+			ID:              c.ID,
+			State:           string(ev.State),
+			Direction:       string(c.Direction),
+			CallChainID:     c.ChainID,
+			MyParticipantID: c.MyParticipantID,
+		}
+	}
+	data.ResultInfo = resultInfo(ev.Result)
+	data.TerminationReason = ev.TerminationReason
+	if ev.ReplacesContext {
+		data.ReplacesContext = c.ID
+	}
+	return single(ev.Change, path, data)
 }
 
 // single is a notification body with one change: callplane posts each

@@ -56,6 +56,11 @@ type Call struct {
 	ChatInfo            *ChatInfo                   `json:"chatInfo,omitempty"`
 	MeetingInfo         *MeetingInfo                `json:"meetingInfo,omitempty"`
 	ResultInfo          *ResultInfo                 `json:"resultInfo,omitempty"`
+	IncomingContext     *IncomingContext            `json:"incomingContext,omitempty"`
+	// TerminationReason and ReplacesContext are open properties Graph sends
+	// at the end of a consultative transfer, and with its failure.
+	TerminationReason string `json:"terminationReason,omitempty"`
+	ReplacesContext   string `json:"replacesContext,omitempty"`
 }
 
 // Identity is Graph's identity (and its communications subtypes, whose only

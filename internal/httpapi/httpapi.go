@@ -103,6 +103,10 @@ func (a *API) routes() {
 			"keepAlive": a.keepAlive,
 			"mute":      a.muteSelf(true),
 			"unmute":    a.muteSelf(false),
+			"answer":    a.answer,
+			"reject":    a.reject,
+			"redirect":  a.redirect,
+			"transfer":  a.transfer,
 		}})
 		a.routeActions(p+"/{id}/participants/{action}", actions{byName: map[string]handler{
 			"invite": a.invite,
@@ -360,6 +364,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, control.ErrNoSuchOperation):
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Operation not found.")
 	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees), errors.Is(err, call.ErrGroupFull):
+		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
+	case errors.Is(err, call.ErrNotIncoming), errors.Is(err, call.ErrNotEstablished):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
 	case errors.Is(err, call.ErrGroupEnded):
 		writeError(w, r, http.StatusConflict, "Conflict", sentence(err.Error()))

@@ -49,6 +49,12 @@ func (s *Server) Describe() string {
 	} else {
 		line("client secret", "(removed; add one: callplane app secret add %s)", app.ClientID)
 	}
+	for _, in := range app.Instances {
+		line("phone number", "%s (application instance %s)", in.PhoneNumber, in.ID)
+	}
+	if app.CallingWebhook != "" {
+		line("calling webhook", "%s", app.CallingWebhook)
+	}
 	line("token endpoint", "%s/%s/oauth2/v2.0/token", s.httpURL, tenant)
 	line("callback tokens", "%s/v1/.well-known/OpenIdConfiguration", s.httpURL)
 	line("admin API", "%s/callplane/ (bearer %s)", s.httpURL, dir.AdminSecret())

@@ -56,6 +56,9 @@ type Config struct {
 	// MaxCallsPerApp bounds each application's live calls, as Graph's
 	// concurrency limit does; zero means no limit.
 	MaxCallsPerApp int
+	// CallingWebhook, when set, becomes the dev application's calling
+	// webhook at start: where its incoming calls are announced.
+	CallingWebhook string
 	Logger         *slog.Logger
 }
 
@@ -114,6 +117,8 @@ func (c Config) Validate() error {
 	nonNegative("answer-delay", c.Timing.AnswerDelay, "how long a simulated callee takes to answer")
 	nonNegative("teardown-delay", c.Timing.TeardownDelay, "how long a call stays terminating")
 	nonNegative("keepalive-timeout", c.Timing.KeepAliveTimeout, "0 never ends idle calls")
+	positive("incoming-timeout", c.Timing.IncomingTimeout, "how long an incoming call rings a bot")
+	positive("ring-timeout", c.Timing.RingTimeout, "how long a call rings a person who does not answer")
 	if c.Retention < time.Second {
 		fail("retention", c.Retention, "must be at least 1s (how long ended calls and notifications are kept)")
 	}

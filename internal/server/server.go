@@ -24,6 +24,7 @@ import (
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/delivery"
 	"github.com/callplane/callplane/internal/httpapi"
+	"github.com/callplane/callplane/internal/sim"
 	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/store/cache"
 	"github.com/callplane/callplane/internal/store/sqlite"
@@ -139,6 +140,15 @@ func Start(cfg Config) (s *Server, err error) {
 	if identity.Opened.NewAdminSecret {
 		log.Warn("directory.json had no admin secret: generated one (the banner prints it)")
 	}
+	if cfg.CallingWebhook != "" {
+		if err := cfg.Delivery.Policy.Check(cfg.CallingWebhook); err != nil {
+			return nil, fmt.Errorf("--calling-webhook: %w", err)
+		}
+		dev := identity.Directory.DefaultApplication().ClientID
+		if _, err := identity.Directory.UpdateApplication(dev, auth.AppChanges{CallingWebhook: &cfg.CallingWebhook}); err != nil {
+			return nil, err
+		}
+	}
 	callbackKey, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, callbackKeyFile))
 	if err != nil {
 		return nil, err
@@ -198,12 +208,15 @@ func Start(cfg Config) (s *Server, err error) {
 	if err := s.delivery.Start(ctx); err != nil {
 		return nil, err
 	}
+	world := sim.New(dir, st)
 	s.calls = control.New(st, s.delivery, control.Config{
 		Timing:         cfg.Timing,
 		Retention:      cfg.Retention,
 		CheckCallback:  cfg.Delivery.Policy.Check,
 		MaxCallsPerApp: cfg.MaxCallsPerApp,
+		Parties:        world,
 	}, log.With("component", "control"))
+	world.Drive(s.calls)
 
 	var opts []httpapi.Option
 	if cfg.Loose {
@@ -223,6 +236,7 @@ func Start(cfg Config) (s *Server, err error) {
 		Sim:          s.calls,
 		Applications: dir,
 		Calls:        s.calls,
+		World:        world,
 		CheckURL:     cfg.Delivery.Policy.Check,
 		Log:          log.With("component", "admin"),
 	})

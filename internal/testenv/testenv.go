@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/server"
 )
@@ -35,7 +34,7 @@ func Config(t testing.TB) server.Config {
 	cfg := server.Defaults()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
-	cfg.Timing = call.Timing{AnswerDelay: 20 * time.Millisecond, KeepAliveTimeout: 45 * time.Minute}
+	cfg.Timing.AnswerDelay = 20 * time.Millisecond
 	cfg.Delivery.MinBackoff = 10 * time.Millisecond
 	cfg.Delivery.MaxBackoff = 200 * time.Millisecond
 	cfg.Delivery.RetryDeadline = time.Minute

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Registry) {
 		{"Secrets", testSecrets},
 		{"Certificates", testCertificates},
 		{"ConcurrentAdds", testConcurrentAdds},
+		{"Instances", testInstances},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -202,6 +203,35 @@ func testCertificates(t *testing.T, r auth.Registry) {
 	must(t, r.RemoveCertificate(app.ClientID, c.ID))
 	if err := r.RemoveCertificate(app.ClientID, c.ID); !errors.Is(err, auth.ErrNoSuchCredential) {
 		t.Fatalf("removing a certificate twice: %v", err)
+	}
+}
+
+func testInstances(t *testing.T, r auth.Registry) {
+	app, _, err := r.AddApplication(auth.AppSettings{DisplayName: "phone bot"})
+	must(t, err)
+	in, err := r.AddInstance(app.ClientID, "front desk", "+15550123456")
+	must(t, err)
+	if in.ID == "" || in.PhoneNumber != "+15550123456" {
+		t.Fatalf("instance %+v", in)
+	}
+	for _, key := range []string{in.ID, in.PhoneNumber} {
+		owner, found, ok := r.Instance(key)
+		if !ok || owner.ClientID != app.ClientID || found.ID != in.ID {
+			t.Fatalf("Instance(%s) = %+v, %+v, %v", key, owner, found, ok)
+		}
+	}
+	var invalid *auth.InvalidError
+	if _, err := r.AddInstance(r.Applications()[0].ClientID, "", "+15550123456"); !errors.As(err, &invalid) {
+		t.Fatalf("a phone number given twice: %v", err)
+	}
+	for _, bad := range []string{"5550123456", "+1555", "+1 555 0123", "+1555012345678901"} {
+		if _, err := r.AddInstance(app.ClientID, "", bad); !errors.As(err, &invalid) {
+			t.Errorf("phone number %q: %v", bad, err)
+		}
+	}
+	must(t, r.RemoveInstance(app.ClientID, in.ID))
+	if _, _, ok := r.Instance(in.PhoneNumber); ok {
+		t.Fatal("a removed instance is still found")
 	}
 }
 

@@ -45,6 +45,9 @@ type extraSpec struct {
 // callbackUri.
 var defaultExtras = []extraSpec{
 	{"commsNotification", []string{"resourceData", "callbackUri", "resource"}},
+	// call-transfer.md: a consultative transfer ends with terminationReason,
+	// and its failure carries replacesContext.
+	{"call", []string{"terminationReason", "replacesContext"}},
 }
 
 // AllowExtra accepts the undeclared properties props on the open type

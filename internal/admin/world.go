@@ -1,0 +1,270 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/control"
+	"github.com/callplane/callplane/internal/graph"
+	"github.com/callplane/callplane/internal/sim"
+)
+
+// World is the simulated world the admin API drives: people and the calls
+// they place to bots.
+type World interface {
+	SetPerson(ctx context.Context, p call.Person) (call.Person, error)
+	Person(ctx context.Context, id string) (call.Person, error)
+	People(ctx context.Context) ([]call.Person, error)
+	RemovePerson(ctx context.Context, id string) error
+	PlaceCall(ctx context.Context, c sim.Call) (*call.Call, error)
+	HangUp(ctx context.Context, callID string) error
+	CallView(ctx context.Context, callID string) (*call.Call, error)
+}
+
+func (a *API) worldRoutes() {
+	a.mux.HandleFunc("POST /callplane/calls", a.placeCall)
+	a.mux.HandleFunc("GET /callplane/calls/{id}", a.showCall)
+	a.mux.HandleFunc("POST /callplane/calls/{id}/hangup", a.hangUpCall)
+	a.mux.HandleFunc("GET /callplane/people", a.listPeople)
+	a.mux.HandleFunc("GET /callplane/people/{id}", a.showPerson)
+	a.mux.HandleFunc("PUT /callplane/people/{id}", a.setPerson)
+	a.mux.HandleFunc("DELETE /callplane/people/{id}", a.removePerson)
+	a.mux.HandleFunc("POST /callplane/applications/{id}/instances", a.addInstance)
+	a.mux.HandleFunc("DELETE /callplane/applications/{id}/instances/{iid}", a.removeInstance)
+}
+
+// CallRequest has a simulated party call a bot.
+type CallRequest struct {
+	From                graph.IdentitySet `json:"from"`
+	To                  graph.IdentitySet `json:"to"`
+	RequestedModalities []string          `json:"requestedModalities"`
+}
+
+// CallView is the simulator's side of a call with a simulated remote
+// party: who is at the other end, the call's state, and how it turned out.
+type CallView struct {
+	// ID is the bot's call id.
+	ID            string             `json:"id"`
+	ApplicationID string             `json:"applicationId"`
+	Direction     string             `json:"direction"`
+	State         string             `json:"state"`
+	Remote        *graph.IdentitySet `json:"remote"`
+	// Outcome: ringing, answered, rejected (Reason: the reject reason),
+	// redirected (Target: who took it), transferred (Target), unanswered,
+	// callerHungUp, calleeHungUp, botHungUp, calleeRefused (Reason: busy,
+	// decline or noAnswer).
+	Outcome    string             `json:"outcome"`
+	Reason     string             `json:"reason,omitempty"`
+	Target     *graph.IdentitySet `json:"target,omitempty"`
+	ResultInfo *graph.ResultInfo  `json:"resultInfo,omitempty"`
+	CreatedAt  time.Time          `json:"createdDateTime"`
+	EndedAt    *time.Time         `json:"endedDateTime,omitempty"`
+}
+
+func callView(c *call.Call) CallView {
+	v := CallView{
+		ID: c.ID, ApplicationID: c.Owner.AppID, Direction: string(c.Direction), State: string(c.State),
+		Remote: graph.IdentitySetOf(c.Remote.Identity), Outcome: string(c.Remote.Outcome), Reason: c.Remote.Reason,
+		CreatedAt: c.CreatedAt, EndedAt: optionalTime(c.EndedAt),
+	}
+	if c.Remote.Target != nil {
+		v.Target = graph.IdentitySetOf(*c.Remote.Target)
+	}
+	if r := c.Result; r != nil {
+		v.ResultInfo = &graph.ResultInfo{Code: r.Code, Subcode: r.Subcode, Message: r.Message}
+	}
+	return v
+}
+
+func (a *API) placeCall(w http.ResponseWriter, r *http.Request) {
+	var req CallRequest
+	if !readJSON(w, r, &req, false) {
+		return
+	}
+	from, err := graph.IdentityOf(&req.From, "from")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "badRequest", err.Error())
+		return
+	}
+	to, err := graph.IdentityOf(&req.To, "to")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "badRequest", err.Error())
+		return
+	}
+	var modalities []call.Modality
+	for _, m := range req.RequestedModalities {
+		modalities = append(modalities, call.Modality(m))
+	}
+	c, err := a.World.PlaceCall(r.Context(), sim.Call{From: from, To: to, Modalities: modalities})
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/callplane/calls/"+c.ID)
+	writeJSON(w, http.StatusCreated, callView(c))
+}
+
+func (a *API) showCall(w http.ResponseWriter, r *http.Request) {
+	c, err := a.World.CallView(r.Context(), graph.NormalizeID(r.PathValue("id")))
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, callView(c))
+}
+
+func (a *API) hangUpCall(w http.ResponseWriter, r *http.Request) {
+	if err := a.World.HangUp(r.Context(), graph.NormalizeID(r.PathValue("id"))); err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// PersonView is a simulated person: how they answer calls that ring them.
+type PersonView struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName,omitempty"`
+	// Answer is auto, busy, decline or noAnswer.
+	Answer string `json:"answer"`
+	// AnswerDelay is how long they take (Go duration syntax: "1.5s");
+	// empty is the server's --answer-delay.
+	AnswerDelay string    `json:"answerDelay,omitempty"`
+	UpdatedAt   time.Time `json:"lastModifiedDateTime"`
+}
+
+// PersonRequest sets a person.
+type PersonRequest struct {
+	DisplayName string `json:"displayName"`
+	Answer      string `json:"answer"`
+	AnswerDelay string `json:"answerDelay"`
+}
+
+// PeopleList is the body of GET /callplane/people.
+type PeopleList struct {
+	Value []PersonView `json:"value"`
+}
+
+func personView(p call.Person) PersonView {
+	v := PersonView{ID: p.ID, DisplayName: p.DisplayName, Answer: string(p.Answering.Mode), UpdatedAt: p.UpdatedAt}
+	if p.Answering.Delay > 0 {
+		v.AnswerDelay = p.Answering.Delay.String()
+	}
+	return v
+}
+
+func (a *API) setPerson(w http.ResponseWriter, r *http.Request) {
+	var req PersonRequest
+	if !readJSON(w, r, &req, true) {
+		return
+	}
+	p := call.Person{ID: r.PathValue("id"), DisplayName: req.DisplayName, Answering: call.Answering{Mode: call.AnswerMode(req.Answer)}}
+	if req.AnswerDelay != "" {
+		d, err := time.ParseDuration(req.AnswerDelay)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "badRequest", "answerDelay must be a duration such as 1.5s")
+			return
+		}
+		p.Answering.Delay = d
+	}
+	saved, err := a.World.SetPerson(r.Context(), p)
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, personView(saved))
+}
+
+func (a *API) showPerson(w http.ResponseWriter, r *http.Request) {
+	p, err := a.World.Person(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, personView(p))
+}
+
+func (a *API) listPeople(w http.ResponseWriter, r *http.Request) {
+	people, err := a.World.People(r.Context())
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	out := PeopleList{Value: []PersonView{}}
+	for _, p := range people {
+		out.Value = append(out.Value, personView(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) removePerson(w http.ResponseWriter, r *http.Request) {
+	if err := a.World.RemovePerson(r.Context(), r.PathValue("id")); err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// InstanceRequest adds an application instance with a phone number.
+type InstanceRequest struct {
+	DisplayName string `json:"displayName"`
+	PhoneNumber string `json:"phoneNumber"`
+}
+
+// InstanceView is an application instance.
+type InstanceView struct {
+	ID          string    `json:"id"`
+	DisplayName string    `json:"displayName,omitempty"`
+	PhoneNumber string    `json:"phoneNumber"`
+	CreatedAt   time.Time `json:"createdDateTime"`
+}
+
+func (a *API) addInstance(w http.ResponseWriter, r *http.Request) {
+	var req InstanceRequest
+	if !readJSON(w, r, &req, false) {
+		return
+	}
+	in, err := a.Applications.AddInstance(r.PathValue("id"), req.DisplayName, req.PhoneNumber)
+	if err != nil {
+		a.appFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, instanceView(in))
+}
+
+func instanceView(in auth.Instance) InstanceView {
+	return InstanceView{ID: in.ID, DisplayName: in.DisplayName, PhoneNumber: in.PhoneNumber, CreatedAt: in.CreatedAt}
+}
+
+func (a *API) removeInstance(w http.ResponseWriter, r *http.Request) {
+	if err := a.Applications.RemoveInstance(r.PathValue("id"), r.PathValue("iid")); err != nil {
+		a.appFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) worldFailed(w http.ResponseWriter, err error) {
+	var invalid *call.InvalidError
+	switch {
+	case errors.Is(err, call.ErrNotFound):
+		writeError(w, http.StatusNotFound, "notFound", "No such call.")
+	case errors.Is(err, sim.ErrNoSuchPerson):
+		writeError(w, http.StatusNotFound, "notFound", "No such person.")
+	case errors.Is(err, control.ErrNoRemote):
+		writeError(w, http.StatusConflict, "conflict", "The call has no simulated remote party: it is a group call's leg.")
+	case errors.Is(err, control.ErrNoWebhook):
+		writeError(w, http.StatusConflict, "noCallingWebhook", "The application has no calling webhook, so the call cannot reach it: set one with callplane app set APP --webhook URL (or serve --calling-webhook for the dev application).")
+	case errors.Is(err, sim.ErrNotAnApplication):
+		writeError(w, http.StatusBadRequest, "badRequest", "to must name an application: {\"application\": {\"id\": CLIENT_ID}}, an application instance, or an instance's phone number.")
+	case errors.As(err, &invalid):
+		writeError(w, http.StatusBadRequest, "badRequest", invalid.Msg)
+	default:
+		a.Log.Error("simulator", "err", err)
+		writeError(w, http.StatusInternalServerError, "generalException", "The simulator failed: "+err.Error())
+	}
+}

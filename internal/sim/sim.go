@@ -1,0 +1,177 @@
+// Package sim is the simulated world around the bots: the people calls ring
+// and how they answer, the calls those people place to bots and hang up,
+// and the meetings they are in. It decides who a party is (a person, an
+// application, an application's phone number) and drives the control
+// layer's commands; the call domain keeps the rules.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/control"
+	"github.com/callplane/callplane/internal/store"
+)
+
+// World is the simulated world of one tenant.
+type World struct {
+	tenantID string
+	apps     auth.Registry
+	store    store.Store
+	calls    *control.Service
+	now      func() time.Time
+}
+
+// New returns the world of the registry's tenant. Attach it to the control
+// service (control.Config.Parties) before commands run.
+func New(apps auth.Registry, st store.Store) *World {
+	return &World{tenantID: apps.TenantID(), apps: apps, store: st, now: time.Now}
+}
+
+// Drive gives the world the control service whose commands it issues.
+func (w *World) Drive(calls *control.Service) { w.calls = calls }
+
+// Errors of the simulated world, for its API to answer.
+var (
+	ErrNoSuchPerson = errors.New("no such person")
+	// ErrNotAnApplication is a call placed to someone who is not a bot.
+	ErrNotAnApplication = errors.New("the call must go to an application: app, an application instance or its phone number")
+)
+
+// Party says whom an identity of the tenant reaches: an application (by
+// its client id, an instance id, or an instance's phone number), or a
+// person, answering as they were set to (or picking up after the answer
+// delay).
+func (w *World) Party(ctx context.Context, tenantID string, id call.Identity) (call.Party, error) {
+	switch id.Kind {
+	case call.Application:
+		app, ok := w.apps.Application(id.ID)
+		if !ok {
+			return call.Party{}, &call.InvalidError{Msg: fmt.Sprintf("no application %s in the tenant", id.ID)}
+		}
+		return appParty(tenantID, app, call.Identity{Kind: call.Application, ID: app.ClientID, DisplayName: app.DisplayName}), nil
+	case call.ApplicationInstance, call.Phone:
+		if app, in, ok := w.apps.Instance(id.ID); ok {
+			return appParty(tenantID, app, call.Identity{Kind: call.ApplicationInstance, ID: in.ID, DisplayName: in.DisplayName, TenantID: tenantID}), nil
+		}
+		if id.Kind == call.ApplicationInstance {
+			return call.Party{}, &call.InvalidError{Msg: fmt.Sprintf("no application instance %s in the tenant", id.ID)}
+		}
+	}
+	p, err := w.store.GetPerson(ctx, tenantID, id.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return call.Party{Identity: id}, nil
+	case err != nil:
+		return call.Party{}, err
+	}
+	return call.Party{Identity: id, Answering: p.Answering}, nil
+}
+
+func appParty(tenantID string, app auth.Application, id call.Identity) call.Party {
+	return call.Party{App: &call.Owner{TenantID: tenantID, AppID: app.ClientID}, Webhook: app.CallingWebhook, Identity: id}
+}
+
+// OwnsInstance reports whether the application instance belongs to the
+// owner: the source a call to a phone must have.
+func (w *World) OwnsInstance(ctx context.Context, owner call.Owner, instanceID string) bool {
+	app, _, ok := w.apps.Instance(instanceID)
+	return ok && app.ClientID == owner.AppID
+}
+
+// SetPerson creates or replaces a person.
+func (w *World) SetPerson(ctx context.Context, p call.Person) (call.Person, error) {
+	p.TenantID, p.UpdatedAt = w.tenantID, w.now().UTC()
+	if p.Answering.Mode == "" {
+		p.Answering.Mode = call.AutoAnswer
+	}
+	if err := p.Check(); err != nil {
+		return call.Person{}, err
+	}
+	return p, w.store.SavePerson(ctx, p)
+}
+
+// Person returns a person.
+func (w *World) Person(ctx context.Context, id string) (call.Person, error) {
+	p, err := w.store.GetPerson(ctx, w.tenantID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, ErrNoSuchPerson
+	}
+	return p, err
+}
+
+// People lists the tenant's people.
+func (w *World) People(ctx context.Context) ([]call.Person, error) {
+	return w.store.People(ctx, w.tenantID)
+}
+
+// RemovePerson forgets a person: calls to them are answered by default
+// again.
+func (w *World) RemovePerson(ctx context.Context, id string) error {
+	err := w.store.DeletePerson(ctx, w.tenantID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNoSuchPerson
+	}
+	return err
+}
+
+// Call is a call a simulated party places to a bot.
+type Call struct {
+	From       call.Identity
+	To         call.Identity
+	Modalities []call.Modality
+}
+
+// PlaceCall has a person (a user or a phone) call an application: by its
+// client id, an instance, or an instance's phone number. The application's
+// calling webhook is told of the incoming call.
+func (w *World) PlaceCall(ctx context.Context, c Call) (*call.Call, error) {
+	if c.From.Kind != call.User && c.From.Kind != call.Phone {
+		return nil, &call.InvalidError{Msg: "from must be a user or a phone number"}
+	}
+	if c.From.ID == "" {
+		return nil, &call.InvalidError{Msg: "from names no id"}
+	}
+	if c.From.Kind == call.User {
+		c.From.TenantID = w.tenantID
+	}
+	party, err := w.Party(ctx, w.tenantID, c.To)
+	if err != nil {
+		return nil, err
+	}
+	if party.App == nil {
+		return nil, ErrNotAnApplication
+	}
+	if c.To.Kind == call.Phone && party.Identity.Kind != call.ApplicationInstance {
+		return nil, ErrNotAnApplication
+	}
+	return w.calls.Receive(ctx, call.IncomingRequest{
+		Owner:       *party.App,
+		CallbackURI: party.Webhook,
+		Caller:      call.Participant{Identity: c.From},
+		Target:      call.Participant{Identity: party.Identity},
+		Modalities:  c.Modalities,
+	})
+}
+
+// HangUp has the remote party of a call hang up.
+func (w *World) HangUp(ctx context.Context, callID string) error {
+	return w.calls.RemoteHangUp(ctx, callID)
+}
+
+// CallView returns a call with a simulated remote party, whatever its
+// state.
+func (w *World) CallView(ctx context.Context, callID string) (*call.Call, error) {
+	c, err := w.calls.SimulatedCall(ctx, callID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Remote == nil {
+		return nil, control.ErrNoRemote
+	}
+	return c, nil
+}
