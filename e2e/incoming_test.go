@@ -347,3 +347,62 @@ func TestCallToAnApplicationWithoutWebhook(t *testing.T) {
 		t.Fatal("something was sent")
 	}
 }
+
+// TestSimCallCommands: the "Receive a call" walk-through from the command
+// line: a person calls the bot, the bot answers through Graph, the person
+// hangs up; and people set to answer their way.
+func TestSimCallCommands(t *testing.T) {
+	in := startInbound(t)
+	data := []string{"--data", in.env.DataDir}
+	id := strings.TrimSpace(output(t, nil, append([]string{"sim", "call", "place", "--from", "user:alice:Alice", "--to", "app"}, data...)...))
+	if strings.Count(id, "-") != 4 {
+		t.Fatalf("sim call place printed %q, want the call id", id)
+	}
+	c := in.created(t, id)
+	if c.Source.Identity.User.DisplayName != "Alice" {
+		t.Fatalf("caller %+v", c.Source.Identity.User)
+	}
+	in.answer(t, id)
+	in.bot.WaitAcked(t, wait, "/communications/calls/"+id, 2)
+	output(t, nil, append([]string{"sim", "call", "hangup", id}, data...)...)
+	var v admin.CallView
+	json.Unmarshal([]byte(output(t, nil, append([]string{"sim", "call", "show", id}, data...)...)), &v)
+	if v.Outcome != "callerHungUp" {
+		t.Fatalf("sim call show: %+v", v)
+	}
+	number := in.env.Server.Directory().DefaultApplication().Instances[0].PhoneNumber
+	phoneCall := strings.TrimSpace(output(t, nil, append([]string{"sim", "call", "place", "--from", "phone:+15557654321", "--to", "phone:" + number}, data...)...))
+	in.created(t, phoneCall)
+
+	output(t, nil, append([]string{"sim", "people", "set", "bob", "--answer", "busy", "--delay", "1s", "--name", "Bob"}, data...)...)
+	list := output(t, nil, append([]string{"sim", "people", "list"}, data...)...)
+	if !strings.Contains(list, `"id":"bob"`) || !strings.Contains(list, `"answer":"busy"`) || !strings.Contains(list, `"answerDelay":"1s"`) {
+		t.Fatalf("sim people list: %s", list)
+	}
+	output(t, nil, append([]string{"sim", "people", "remove", "bob"}, data...)...)
+	if list := output(t, nil, append([]string{"sim", "people", "list"}, data...)...); strings.Contains(list, "bob") {
+		t.Fatalf("after remove: %s", list)
+	}
+}
+
+// TestPhoneCallsNeedAnInstance: a bot's call to a phone needs an
+// application instance of its own as the source, and redirecting or
+// transferring to a phone needs a call that came through one.
+func TestPhoneCallsNeedAnInstance(t *testing.T) {
+	in := startInbound(t)
+	bot := testbot.Start(t)
+	phoneCall := func(instanceID string) testenv.Response {
+		req := testenv.CallRequest(bot.URL)
+		req["source"] = map[string]any{"identity": map[string]any{"applicationInstance": map[string]any{"id": instanceID}}}
+		req["targets"] = []any{map[string]any{"identity": map[string]any{"phone": map[string]any{"id": "+15550199999"}}}}
+		return in.env.Do(t, http.MethodPost, "/v1.0/communications/calls", in.env.Token, req)
+	}
+	checkGraphError(t, phoneCall("8d1e2f3a-0000-4000-8000-00000000abcd"), http.StatusBadRequest, "BadRequest")
+	if r := phoneCall(in.env.Server.Directory().DefaultApplication().Instances[0].ID); r.Status != http.StatusCreated {
+		t.Fatalf("a call from the application's own instance: %d %s", r.Status, r.Body)
+	}
+	v := in.ring(t, alice, in.app()) // reached by its application id, not a number
+	in.created(t, v.ID)
+	r := in.action(t, v.ID, "redirect", map[string]any{"targets": []any{map[string]any{"identity": map[string]any{"phone": map[string]any{"id": "+15550188888"}}}}})
+	checkGraphError(t, r, http.StatusBadRequest, "BadRequest")
+}

@@ -37,7 +37,9 @@ func (a *API) worldRoutes() {
 	a.mux.HandleFunc("DELETE /callplane/applications/{id}/instances/{iid}", a.removeInstance)
 }
 
-// CallRequest has a simulated party call a bot.
+// CallRequest has a simulated party call a bot. To is an application
+// ({"application": {"id": CLIENT_ID}}, or {"application": {}} for the dev
+// application), an application instance, or an instance's phone number.
 type CallRequest struct {
 	From                graph.IdentitySet `json:"from"`
 	To                  graph.IdentitySet `json:"to"`

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,13 +25,21 @@ var simCommands = []struct {
 	{"person", "remove", "MEETING PARTICIPANT", "take a participant out (a bot's leg ends: removed by another participant)", fixedPath[simOptions](http.MethodDelete, "/callplane/meetings/%s/participants/%s")},
 	{"person", "mute", "MEETING PARTICIPANT", "server-mute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/mute")},
 	{"person", "unmute", "MEETING PARTICIPANT", "unmute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/unmute")},
+	{"call", "place", "", "a person calls a bot: --from user:ID[:NAME] or phone:+E164, --to app[:CLIENT_ID] or phone:+E164; prints the call id", simPlaceCall},
+	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
+	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
+	{"people", "set", "ID", "set how a person (user id or +E164) answers: --answer auto|busy|decline|noAnswer, --delay 1.5s, --name", simSetPerson},
+	{"people", "list", "", "list the people set so far", fixedPath[simOptions](http.MethodGet, "/callplane/people")},
+	{"people", "remove", "ID", "forget a person: calls to them are answered after --answer-delay again", fixedPath[simOptions](http.MethodDelete, "/callplane/people/%s")},
 }
 
 // simOptions are the flags simulator commands share.
 type simOptions struct {
-	subject, id, name *string
-	people            *stringList
-	phone             *bool
+	subject, id, name   *string
+	from, to            *string
+	answer, answerDelay *string
+	people              *stringList
+	phone               *bool
 }
 
 type stringList []string
@@ -58,16 +67,27 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("sim "+c.noun+" "+c.verb, c.summary, stderr)
 		connect := adminFlags(fs)
 		opts := simOptions{
-			subject: fs.String("subject", "", "meeting create: the meeting's subject"),
-			id:      fs.String("id", "", "person add: the person's user id (or phone number with --phone)"),
-			name:    fs.String("name", "", "person add: the person's display name"),
-			phone:   fs.Bool("phone", false, "person add: the person calls in from a phone number"),
-			people:  &stringList{},
+			subject:     fs.String("subject", "", "meeting create: the meeting's subject"),
+			id:          fs.String("id", "", "person add: the person's user id (or phone number with --phone)"),
+			name:        fs.String("name", "", "person add: the person's display name"),
+			phone:       fs.Bool("phone", false, "person add: the person calls in from a phone number"),
+			from:        fs.String("from", "", "call place: the caller, user:ID[:NAME] or phone:+E164"),
+			to:          fs.String("to", "app", "call place: the bot called, app (the dev application), app:CLIENT_ID or phone:+E164"),
+			answer:      fs.String("answer", "auto", "people set: auto, busy, decline or noAnswer"),
+			answerDelay: fs.String("delay", "", "people set: how long they take to answer (default: --answer-delay)"),
+			people:      &stringList{},
 		}
 		fs.Var(opts.people, "person", "meeting create: a person in the meeting from the start, ID or ID:NAME (repeatable)")
 		out, err := callAdmin(fs, connect, args[2:], "sim "+c.noun+" "+c.verb, c.args, func(p []string) (string, string, any, error) { return c.run(p, opts) })
 		if err != nil {
 			return err
+		}
+		if c.noun == "call" && c.verb == "place" {
+			var v admin.CallView
+			if err := json.Unmarshal(out, &v); err != nil {
+				return err
+			}
+			out = []byte(v.ID) // one line, for CALL=$(callplane sim call place …)
 		}
 		if len(out) > 0 {
 			_, err = fmt.Fprintf(stdout, "%s\n", strings.TrimSpace(string(out)))
@@ -121,4 +141,44 @@ func simAddPerson(args []string, o simOptions) (string, string, any, error) {
 		set = graph.IdentitySet{Phone: person}
 	}
 	return http.MethodPost, "/callplane/meetings/" + url.PathEscape(args[0]) + "/participants", set, nil
+}
+
+// party reads a --from or --to value, kind:ID[:NAME], as an identity set.
+// A bare "app" is the dev application.
+func party(flag, v string) (graph.IdentitySet, error) {
+	kind, rest, _ := strings.Cut(v, ":")
+	id, name, _ := strings.Cut(rest, ":")
+	who := &graph.Identity{ID: id, DisplayName: name}
+	switch {
+	case kind == "user" && id != "":
+		return graph.IdentitySet{User: who}, nil
+	case kind == "phone" && id != "":
+		return graph.IdentitySet{Phone: &graph.Identity{ID: rest}}, nil
+	case kind == "app":
+		return graph.IdentitySet{Application: who}, nil // no id: the dev application
+	}
+	return graph.IdentitySet{}, fmt.Errorf("--%s %q: want user:ID[:NAME], phone:+E164 or app[:CLIENT_ID]", flag, v)
+}
+
+func simPlaceCall(_ []string, o simOptions) (string, string, any, error) {
+	if *o.from == "" {
+		return "", "", nil, fmt.Errorf("call place needs --from user:ID[:NAME] or phone:+E164")
+	}
+	from, err := party("from", *o.from)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if from.Application != nil {
+		return "", "", nil, fmt.Errorf("--from: a person calls, user:ID or phone:+E164")
+	}
+	to, err := party("to", *o.to)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return http.MethodPost, "/callplane/calls", admin.CallRequest{From: from, To: to, RequestedModalities: []string{"audio"}}, nil
+}
+
+func simSetPerson(args []string, o simOptions) (string, string, any, error) {
+	req := admin.PersonRequest{DisplayName: *o.name, Answer: *o.answer, AnswerDelay: *o.answerDelay}
+	return http.MethodPut, "/callplane/people/" + url.PathEscape(args[0]), req, nil
 }

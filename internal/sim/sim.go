@@ -139,6 +139,9 @@ func (w *World) PlaceCall(ctx context.Context, c Call) (*call.Call, error) {
 	if c.From.Kind == call.User {
 		c.From.TenantID = w.tenantID
 	}
+	if c.To.Kind == call.Application && c.To.ID == "" {
+		c.To.ID = w.apps.Applications()[0].ClientID // {"application": {}}: the dev application
+	}
 	party, err := w.Party(ctx, w.tenantID, c.To)
 	if err != nil {
 		return nil, err
