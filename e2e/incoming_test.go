@@ -406,3 +406,47 @@ func TestPhoneCallsNeedAnInstance(t *testing.T) {
 	r := in.action(t, v.ID, "redirect", map[string]any{"targets": []any{map[string]any{"identity": map[string]any{"phone": map[string]any{"id": "+15550188888"}}}}})
 	checkGraphError(t, r, http.StatusBadRequest, "BadRequest")
 }
+
+// TestMeetingInvitesABot: a person in a meeting invites the bot; its
+// webhook gets an incoming call with the meeting's chatInfo and meetingInfo;
+// answering it joins the bot's leg to the meeting's roster.
+func TestMeetingInvitesABot(t *testing.T) {
+	in := startInbound(t)
+	m := createMeeting(t, in.env, "alice")
+	app := in.env.Server.Directory().DefaultApplication().ClientID
+	r := sim(t, in.env, http.MethodPost, "/meetings/"+m.ID+"/participants", map[string]any{"application": map[string]any{"id": app}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("invite the bot: %d %s", r.Status, r.Body)
+	}
+	var invited admin.ParticipantView
+	r.JSON(t, &invited)
+	c := in.created(t, invited.CallID)
+	if c.ChatInfo == nil || c.ChatInfo.ThreadID != m.JoinInfo.ChatInfo.ThreadID || c.MeetingInfo == nil || c.CallChainID != m.CallChainID {
+		t.Fatalf("the invitation: chatInfo %+v meetingInfo %+v chain %s", c.ChatInfo, c.MeetingInfo, c.CallChainID)
+	}
+	in.answer(t, invited.CallID)
+	l := &leg{env: in.env, bot: in.bot, token: in.env.Token, call: c}
+	l.waitRoster(t, "the bot in the roster", func(p, _ []string) bool { return same(p, "alice", app) })
+	checkNotificationSchemas(t, in.webhook, in.bot)
+}
+
+// TestInvitingPeopleWhoRefuse: an invitation to a busy person fails, with
+// the refusal; nobody joins.
+func TestInvitingPeopleWhoRefuse(t *testing.T) {
+	env, _, l := groupHarness(t, false)
+	sim(t, env, http.MethodPut, "/people/busy-bea", map[string]any{"answer": "busy"})
+	r := env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/participants/invite", l.token, map[string]any{
+		"participants": []any{map[string]any{"identity": map[string]any{"user": map[string]any{"id": "busy-bea"}}}},
+	})
+	var op graph.Operation
+	r.JSON(t, &op)
+	done := l.bot.WaitAcked(t, wait, l.resource()+"/operations/"+op.ID, 1)[0]
+	var finished graph.Operation
+	json.Unmarshal(done.Data, &finished)
+	if finished.Status != "Failed" || finished.ResultInfo == nil || finished.ResultInfo.Code != 486 {
+		t.Fatalf("invitation to a busy person: %s", done.Data)
+	}
+	if ps := l.participants(t); len(ps) != 3 {
+		t.Fatalf("roster after the refused invitation: %d participants", len(ps))
+	}
+}

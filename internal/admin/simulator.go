@@ -123,6 +123,16 @@ func (a *API) addPerson(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &set, false) {
 		return
 	}
+	if set.Application != nil {
+		// A bot is invited: it answers (or not) an incoming call.
+		invited, err := a.World.InviteApplication(r.Context(), r.PathValue("id"), call.Identity{Kind: call.Application, ID: set.Application.ID})
+		if err != nil {
+			a.worldFailed(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, ParticipantView{Participant: graph.ParticipantOf(call.Member{ParticipantID: invited.MyParticipantID, Identity: invited.Targets[0].Identity}), CallID: invited.ID})
+		return
+	}
 	person, err := graph.PersonOf(&set)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "badRequest", err.Error())

@@ -23,6 +23,7 @@ type World interface {
 	PlaceCall(ctx context.Context, c sim.Call) (*call.Call, error)
 	HangUp(ctx context.Context, callID string) error
 	CallView(ctx context.Context, callID string) (*call.Call, error)
+	InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error)
 }
 
 func (a *API) worldRoutes() {
@@ -257,6 +258,10 @@ func (a *API) worldFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "notFound", "No such call.")
 	case errors.Is(err, sim.ErrNoSuchPerson):
 		writeError(w, http.StatusNotFound, "notFound", "No such person.")
+	case errors.Is(err, control.ErrNoSuchGroup):
+		writeError(w, http.StatusNotFound, "notFound", "No such meeting or group call.")
+	case errors.Is(err, call.ErrGroupEnded):
+		writeError(w, http.StatusConflict, "conflict", "The meeting or group call has ended.")
 	case errors.Is(err, control.ErrNoRemote):
 		writeError(w, http.StatusConflict, "conflict", "The call has no simulated remote party: it is a group call's leg.")
 	case errors.Is(err, control.ErrNoWebhook):

@@ -313,6 +313,15 @@ func (c *Call) advanceTransfer(now time.Time, t Timing) []Event {
 	return append(events, ev)
 }
 
+// Self is the application's own party in the call: the source of a call
+// it placed, the target of one it received.
+func (c *Call) Self() Participant {
+	if c.Direction == Inbound && len(c.Targets) > 0 {
+		return c.Targets[0]
+	}
+	return c.Source
+}
+
 // ViaApplicationInstance reports whether the call reached the application
 // through one of its application instances (its phone number), or was
 // placed from one: what calls to phone numbers need.

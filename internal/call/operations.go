@@ -36,8 +36,9 @@ type Operation struct {
 	ClientContext string          `json:",omitzero"`
 	Result        *Result         `json:",omitzero"`
 	// Invitees are the people an invitation asked for, with the participant
-	// ids they get.
+	// ids they get; Answers says how each answers (in the same order).
 	Invitees []Participant `json:",omitzero"`
+	Answers  []Answering   `json:",omitzero"`
 	// DueAt is when a running operation completes.
 	DueAt time.Time `json:",omitzero"`
 }
@@ -97,13 +98,42 @@ func (c *Call) operationDue(now time.Time) int {
 	return slices.IndexFunc(c.Operations, func(op Operation) bool { return op.Status == Running && due(op.DueAt, now) })
 }
 
-// completeOperation marks operation i completed and returns it.
+// completeOperation finishes operation i and returns it: completed, or,
+// for an invitation nobody accepted, failed with the first refusal. An
+// invitation keeps only the invitees who picked up.
 func (c *Call) completeOperation(i int) Operation {
+	op := &c.Operations[i]
 	r := OperationSucceeded
-	c.Operations[i].Status = Completed
-	c.Operations[i].Result = &r
-	c.Operations[i].DueAt = time.Time{}
-	return c.Operations[i]
+	op.Status, op.Result, op.DueAt = Completed, &r, time.Time{}
+	if len(op.Answers) == len(op.Invitees) && len(op.Answers) > 0 {
+		var accepted []Participant
+		var refusal *Result
+		for j, a := range op.Answers {
+			if a.answers() {
+				accepted = append(accepted, op.Invitees[j])
+			} else if refusal == nil {
+				why := a.refusal()
+				refusal = &why
+			}
+		}
+		op.Invitees, op.Answers = accepted, nil
+		if len(accepted) == 0 {
+			op.Status, op.Result = Failed, refusal
+		}
+	}
+	return *op
+}
+
+// InvitationDue is when an invitation to people who answer so is decided:
+// when the last of them picks up or refuses.
+func InvitationDue(answers []Answering, now time.Time, t Timing) time.Time {
+	due := now
+	for _, a := range answers {
+		if at, _ := a.Ring(now, t); at.After(due) {
+			due = at
+		}
+	}
+	return due
 }
 
 // CancelInvitee withdraws a pending invitation of the participant. An

@@ -69,6 +69,14 @@ func (s *Service) Participant(ctx context.Context, owner call.Owner, callID, par
 // they answer (after the simulated answer delay); then it completes with a
 // notification and they join the roster.
 func (s *Service) Invite(ctx context.Context, owner call.Owner, callID string, invitees []call.Participant, clientContext string) (call.Operation, error) {
+	answers := make([]call.Answering, len(invitees))
+	for i, p := range invitees {
+		party, err := s.party(ctx, owner.TenantID, p.Identity)
+		if err != nil {
+			return call.Operation{}, err
+		}
+		answers[i] = party.Answering
+	}
 	var op call.Operation
 	err := s.do(ctx, func(u *unit) error {
 		c, g, err := u.groupLeg(owner, callID)
@@ -94,11 +102,11 @@ func (s *Service) Invite(ctx context.Context, owner call.Owner, callID string, i
 			}
 			invited[i].ParticipantID = ids.New()
 		}
-		op, err = call.NewOperation(call.InviteParticipants, clientContext, u.now.Add(s.cfg.Timing.AnswerDelay))
+		op, err = call.NewOperation(call.InviteParticipants, clientContext, call.InvitationDue(answers, u.now, s.cfg.Timing))
 		if err != nil {
 			return err
 		}
-		op.Invitees = invited
+		op.Invitees, op.Answers = invited, answers
 		c.AddOperation(op)
 		u.touchCall(c)
 		return nil

@@ -276,7 +276,7 @@ func (u *unit) syncMembership(c *call.Call) error {
 		}
 		return u.announce(c, append(events, c.Advance(u.now, u.s.cfg.Timing)...))
 	case c.State == call.Established && !in:
-		joining := []call.Member{{ParticipantID: c.MyParticipantID, Identity: c.Source.Identity, LegID: c.ID}}
+		joining := []call.Member{{ParticipantID: c.MyParticipantID, Identity: c.Self().Identity, LegID: c.ID}}
 		if c.Kind == call.AdHocGroup && len(g.Members) == 0 {
 			// The people an ad-hoc group call was placed to answer with it.
 			for _, t := range c.Targets {

@@ -178,3 +178,37 @@ func (w *World) CallView(ctx context.Context, callID string) (*call.Call, error)
 	}
 	return c, nil
 }
+
+// InviteApplication has a meeting invite a bot: the application's webhook
+// gets an incoming call carrying the meeting's chatInfo and meetingInfo,
+// from the organizer; answering it joins the bot's leg to the meeting.
+func (w *World) InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error) {
+	g, err := w.calls.Group(ctx, groupID)
+	if err != nil {
+		return nil, err
+	}
+	if g.Meeting == nil {
+		return nil, &call.InvalidError{Msg: "only a meeting invites bots: an ad-hoc group call has no chatInfo to join by"}
+	}
+	if g.Ended {
+		return nil, call.ErrGroupEnded
+	}
+	party, err := w.Party(ctx, w.tenantID, app)
+	if err != nil {
+		return nil, err
+	}
+	m := g.Meeting
+	return w.calls.Receive(ctx, call.IncomingRequest{
+		Owner:       *party.App,
+		CallbackURI: party.Webhook,
+		Caller:      call.Participant{Identity: m.Organizer},
+		Target:      call.Participant{Identity: party.Identity},
+		Join: &call.JoinInfo{
+			Chat:      call.ChatInfo{ThreadID: m.ThreadID, MessageID: m.MessageID},
+			Kind:      call.ByOrganizer,
+			Organizer: m.Organizer,
+		},
+		GroupID: g.ID,
+		ChainID: g.ChainID,
+	})
+}
