@@ -13,7 +13,7 @@ import (
 
 // Simulator is what the simulator routes drive: the world around a bot.
 type Simulator interface {
-	CreateMeeting(ctx context.Context, tenantID, subject string, organizer call.Identity, people []call.Identity) (*call.Group, error)
+	CreateMeeting(ctx context.Context, tenantID, subject string, organizer call.Identity, people []call.Identity, passcodeRequired bool) (*call.Group, error)
 	Group(ctx context.Context, id string) (*call.Group, error)
 	AddPerson(ctx context.Context, groupID string, person call.Identity) (call.Member, error)
 	RemoveFromGroup(ctx context.Context, groupID, participantID string) error
@@ -39,6 +39,15 @@ type MeetingRequest struct {
 	Subject      string              `json:"subject"`
 	Organizer    *graph.Identity     `json:"organizer"`
 	Participants []graph.IdentitySet `json:"participants"`
+	// JoinMeetingIDSettings is Graph's onlineMeeting setting: with
+	// isPasscodeRequired false, joining by meeting id needs no passcode.
+	JoinMeetingIDSettings *JoinMeetingIDSettings `json:"joinMeetingIdSettings,omitempty"`
+}
+
+// JoinMeetingIDSettings is Graph's joinMeetingIdSettings, as a meeting is
+// created with it.
+type JoinMeetingIDSettings struct {
+	IsPasscodeRequired *bool `json:"isPasscodeRequired,omitempty"`
 }
 
 // GroupView is a meeting or ad-hoc group call as the simulator shows it.
@@ -92,7 +101,11 @@ func (a *API) createMeeting(w http.ResponseWriter, r *http.Request) {
 		}
 		people = append(people, id)
 	}
-	g, err := a.Sim.CreateMeeting(r.Context(), a.TenantID, req.Subject, organizer, people)
+	passcode := true
+	if set := req.JoinMeetingIDSettings; set != nil && set.IsPasscodeRequired != nil {
+		passcode = *set.IsPasscodeRequired
+	}
+	g, err := a.Sim.CreateMeeting(r.Context(), a.TenantID, req.Subject, organizer, people, passcode)
 	if err != nil {
 		a.simFailed(w, err)
 		return

@@ -33,6 +33,9 @@ type Participant struct {
 	EndpointType  string   `json:",omitzero"`
 	LanguageID    string   `json:",omitzero"`
 	Region        string   `json:",omitzero"`
+	// ReplacesCallID, on an invitee, is the application's peer-to-peer call
+	// with them that the invitation replaces: it ends when they join.
+	ReplacesCallID string `json:",omitzero"`
 }
 
 // Modality is a kind of media a call carries; the values are Graph's.
@@ -98,6 +101,9 @@ var (
 	ConversationEnded = Result{Code: 200, Subcode: 5001, Message: "The conversation has ended."}
 	// AllOthersLeft ends the legs left in a group call nobody else is in.
 	AllOthersLeft = Result{Code: 200, Subcode: 5002, Message: "All other participants left the conversation."}
+	// MovedToGroupCall ends a peer-to-peer call whose participant was
+	// invited into a group call in its place (replacesCallId).
+	MovedToGroupCall = Result{Code: 0, Subcode: 0, Message: "The call was replaced: its participant joined a group call by an invitation with replacesCallId."}
 	// ApplicationRemoved ends the calls of an application removed from the
 	// tenant: the code the service answers an application without the
 	// permission for the API.

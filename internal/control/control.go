@@ -266,6 +266,11 @@ func (s *Service) findMeeting(u *unit, c *call.Call) error {
 		return nil
 	}
 	c.GroupID, c.ChainID = g.ID, g.ChainID
+	// A join by meeting id or token learns the meeting's chat thread, as
+	// the service answers it.
+	if c.Join.Chat == (call.ChatInfo{}) {
+		c.Join.Chat = call.ChatInfo{ThreadID: g.Meeting.ThreadID, MessageID: g.Meeting.MessageID}
+	}
 	return nil
 }
 

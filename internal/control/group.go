@@ -100,6 +100,12 @@ func (s *Service) Invite(ctx context.Context, owner call.Owner, callID string, i
 			if slices.ContainsFunc(g.Members, func(m call.Member) bool { return m.Identity.Kind == p.Identity.Kind && m.Identity.ID == p.Identity.ID }) {
 				return &call.InvalidError{Msg: fmt.Sprintf("participants[%d] is in the call already", i)}
 			}
+			if id := p.ReplacesCallID; id != "" {
+				replaced, err := u.ownCall(owner, id)
+				if err != nil || replaced.IsGroup() || !replaced.State.Live() {
+					return &call.InvalidError{Msg: fmt.Sprintf("participants[%d].replacesCallId names no live peer-to-peer call of the application", i)}
+				}
+			}
 			invited[i].ParticipantID = ids.New()
 		}
 		op, err = call.NewOperation(call.InviteParticipants, clientContext, call.InvitationDue(answers, u.now, s.cfg.Timing))
@@ -198,14 +204,18 @@ var ErrNoSuchOperation = errors.New("no such operation")
 
 // The simulator's commands: what the people and meetings around a bot do.
 
-// CreateMeeting creates a meeting of the tenant, with people already in it.
-func (s *Service) CreateMeeting(ctx context.Context, tenantID, subject string, organizer call.Identity, people []call.Identity) (*call.Group, error) {
+// CreateMeeting creates a meeting of the tenant, with people already in it;
+// without a passcode unless passcodeRequired.
+func (s *Service) CreateMeeting(ctx context.Context, tenantID, subject string, organizer call.Identity, people []call.Identity, passcodeRequired bool) (*call.Group, error) {
 	if err := call.CheckMeeting(subject, organizer, people); err != nil {
 		return nil, err
 	}
 	var g *call.Group
 	err := s.do(ctx, func(u *unit) error {
 		g = call.NewMeeting(tenantID, subject, organizer, u.now)
+		if !passcodeRequired {
+			g.Meeting.Passcode = ""
+		}
 		var joining []call.Member
 		for _, p := range people {
 			joining = append(joining, call.Member{Identity: p})

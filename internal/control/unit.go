@@ -306,8 +306,19 @@ func (u *unit) syncMembership(c *call.Call) error {
 	return nil
 }
 
-// admit brings invited people into the group call.
+// admit brings invited people into the group call; the peer-to-peer calls
+// their invitations replace end.
 func (u *unit) admit(groupID string, invitees []call.Participant) error {
+	for _, p := range invitees {
+		if p.ReplacesCallID == "" {
+			continue
+		}
+		if replaced, err := u.call(p.ReplacesCallID); err == nil && replaced.State.Live() {
+			if err := u.hangUp(replaced, call.MovedToGroupCall); err != nil {
+				return err
+			}
+		}
+	}
 	g, err := u.group(groupID)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/callplane/callplane/internal/call"
 )
@@ -211,6 +212,11 @@ func FromCall(c *call.Call) *Call {
 		g.MediaConfig = &MediaConfig{ODataType: TypeAppHostedMediaConfig, Blob: c.Media.Blob}
 	}
 	renderJoin(g, c.Join)
+	if c.IsGroup() {
+		// Graph shows a group call's transcription state; nothing here
+		// transcribes.
+		g.Transcription = &TranscriptionInfo{ODataType: TypeTranscriptionInfo, State: "inactive", LastModifiedDateTime: c.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	}
 	g.IncomingContext = incomingContext(c.Context)
 	if o := c.Options; o != (call.Options{}) {
 		optionsType := TypeOutgoingCallOptions
@@ -231,9 +237,10 @@ func FromCall(c *call.Call) *Call {
 // invitation renders a party being called or invited.
 func invitation(p call.Participant) InvitationParticipantInfo {
 	return InvitationParticipantInfo{
-		ODataType:     TypeInvitationParticipantInfo,
-		Identity:      identitySet(p.Identity),
-		ParticipantID: p.ParticipantID,
+		ODataType:      TypeInvitationParticipantInfo,
+		Identity:       identitySet(p.Identity),
+		ParticipantID:  p.ParticipantID,
+		ReplacesCallID: p.ReplacesCallID,
 	}
 }
 
@@ -266,6 +273,9 @@ func CallNotification(c *call.Call, ev call.Event) CommsNotifications {
 			CallChainID:     c.ChainID,
 			MyParticipantID: c.MyParticipantID,
 		}
+		// A meeting leg's state changes carry its chatInfo and
+		// meetingInfo, as the service sends them.
+		renderJoin(data, c.Join)
 	}
 	data.ResultInfo = resultInfo(ev.Result)
 	data.TerminationReason = ev.TerminationReason

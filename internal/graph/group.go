@@ -107,7 +107,12 @@ func (b *ActionBody) Invitees() ([]call.Participant, error) {
 		if id.ID == "" {
 			return nil, badRequest("participants[%d].identity.%s.id is required", i, id.Kind)
 		}
-		out = append(out, call.Participant{Identity: id})
+		out = append(out, call.Participant{Identity: id, ReplacesCallID: NormalizeID(p.ReplacesCallID)})
+		if p.ReplacesCallID != "" {
+			// Graph honours one participant when one replaces a call; the
+			// others are ignored.
+			return out[len(out)-1:], nil
+		}
 	}
 	return out, nil
 }
@@ -175,8 +180,7 @@ func renderJoin(g *Call, j *call.JoinInfo) {
 	case call.ByOrganizer:
 		g.MeetingInfo = &MeetingInfo{ODataType: TypeOrganizerMeetingInfo, Organizer: identitySet(j.Organizer)}
 	case call.ByJoinMeetingID:
-		passcode := j.Passcode
-		g.MeetingInfo = &MeetingInfo{ODataType: TypeJoinMeetingIDMeetingInfo, JoinMeetingID: j.JoinMeetingID, Passcode: &passcode}
+		g.MeetingInfo = &MeetingInfo{ODataType: TypeJoinMeetingIDMeetingInfo, JoinMeetingID: j.JoinMeetingID, Passcode: passcodeOf(j.Passcode)}
 	case call.ByToken:
 		g.MeetingInfo = &MeetingInfo{ODataType: TypeTokenMeetingInfo, Token: j.Token}
 	}
@@ -192,14 +196,21 @@ type MeetingJoinInfo struct {
 	JoinWebURL               string       `json:"joinWebUrl"`
 }
 
+// passcodeOf is a passcode as Graph writes it: null when there is none.
+func passcodeOf(p string) *string {
+	if p == "" {
+		return nil
+	}
+	return &p
+}
+
 // JoinInfoOf renders a meeting's join information.
 func JoinInfoOf(m *call.Meeting) MeetingJoinInfo {
-	passcode := m.Passcode
 	context := fmt.Sprintf(`{"Tid":"%s","Oid":"%s"}`, m.Organizer.TenantID, m.Organizer.ID)
 	return MeetingJoinInfo{
 		ChatInfo:                 &ChatInfo{ODataType: TypeChatInfo, ThreadID: m.ThreadID, MessageID: m.MessageID},
 		OrganizerMeetingInfo:     &MeetingInfo{ODataType: TypeOrganizerMeetingInfo, Organizer: identitySet(m.Organizer)},
-		JoinMeetingIDMeetingInfo: &MeetingInfo{ODataType: TypeJoinMeetingIDMeetingInfo, JoinMeetingID: m.JoinMeetingID, Passcode: &passcode},
+		JoinMeetingIDMeetingInfo: &MeetingInfo{ODataType: TypeJoinMeetingIDMeetingInfo, JoinMeetingID: m.JoinMeetingID, Passcode: passcodeOf(m.Passcode)},
 		TokenMeetingInfo:         &MeetingInfo{ODataType: TypeTokenMeetingInfo, Token: m.Token},
 		JoinWebURL: "https://teams.microsoft.com/l/meetup-join/" + urlEscape(m.ThreadID) + "/" + m.MessageID +
 			"?context=" + urlEscape(context),

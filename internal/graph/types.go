@@ -31,7 +31,15 @@ const (
 	TypeServiceHostedMediaConfig  = typePrefix + "serviceHostedMediaConfig"
 	TypeAppHostedMediaConfig      = typePrefix + "appHostedMediaConfig"
 	TypeOutgoingCallOptions       = typePrefix + "outgoingCallOptions"
+	TypeTranscriptionInfo         = typePrefix + "callTranscriptionInfo"
 )
+
+// TranscriptionInfo is Graph's callTranscriptionInfo.
+type TranscriptionInfo struct {
+	ODataType            string `json:"@odata.type,omitempty"`
+	State                string `json:"state"`
+	LastModifiedDateTime string `json:"lastModifiedDateTime,omitempty"`
+}
 
 // Call is Graph's call entity, as a request body, a response body and the
 // resourceData of a notification. Empty fields are left out.
@@ -57,6 +65,7 @@ type Call struct {
 	MeetingInfo         *MeetingInfo                `json:"meetingInfo,omitempty"`
 	ResultInfo          *ResultInfo                 `json:"resultInfo,omitempty"`
 	IncomingContext     *IncomingContext            `json:"incomingContext,omitempty"`
+	Transcription       *TranscriptionInfo          `json:"transcription,omitempty"`
 	// TerminationReason and ReplacesContext are open properties Graph sends
 	// at the end of a consultative transfer, and with its failure.
 	TerminationReason string `json:"terminationReason,omitempty"`
