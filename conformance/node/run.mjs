@@ -77,7 +77,7 @@ const bannerKeys = {
   'callback tokens': 'callbackOpenIdConfig',
   'MSAL authority': 'msalAuthority',
 };
-const requiredKeys = ['httpBase', 'httpsBase', 'caFile', 'tenantId', 'clientId', 'clientSecret', 'tokenEndpoint', 'msalAuthority'];
+const requiredKeys = ['httpBase', 'httpsBase', 'caFile', 'tenantId', 'clientId', 'clientSecret', 'tokenEndpoint', 'msalAuthority', 'adminSecret'];
 
 // startCallplane starts `callplane serve` and resolves with the values of its banner.
 async function startCallplane(bin) {
@@ -113,6 +113,8 @@ async function startCallplane(bin) {
     lines.on('line', (line) => {
       const m = /^\s+([^:]+):\s+(\S+)/.exec(line);
       if (m && bannerKeys[m[1]]) config[bannerKeys[m[1]]] = m[2];
+      const admin = /^\s+admin API:\s+\S+ \(bearer (\S+)\)/.exec(line);
+      if (admin) config.adminSecret = admin[1];
       if (requiredKeys.every((k) => config[k])) resolve(config);
     });
   });
