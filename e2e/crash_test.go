@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -186,4 +187,71 @@ func parallel(t *testing.T, n int, f func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// TestCrashBetweenIncomingAndAnswer: callplane is killed (SIGKILL) after a
+// call rang the bot and before the bot answered, with the created
+// notification not yet acknowledged. After a restart the webhook gets
+// created, the bot answers, and hears establishing and established.
+func TestCrashBetweenIncomingAndAnswer(t *testing.T) {
+	data := t.TempDir()
+	listen := freeAddr(t)
+	webhook := testbot.Start(t)
+	answered := testbot.Start(t)
+	down := true
+	var mu sync.Mutex
+	webhook.Respond(func(*http.Request, []byte) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return http.StatusServiceUnavailable // not acknowledged before the crash
+		}
+		return http.StatusAccepted
+	})
+	p, env := startChild(t, listen, data)
+	admin := func(env *testenv.Env, method, path string, body any) testenv.Response {
+		secret := regexp.MustCompile(`"adminSecret":\s*"([^"]+)"`).FindStringSubmatch(readFile(t, data+"/directory.json"))[1]
+		return env.Do(t, method, path, secret, body)
+	}
+	dev := regexp.MustCompile(`"clientId":\s*"([^"]+)"`).FindStringSubmatch(readFile(t, data+"/directory.json"))[1]
+	if r := admin(env, http.MethodPatch, "/callplane/applications/"+dev, map[string]any{"callingWebhook": webhook.URL}); r.Status != http.StatusOK {
+		t.Fatalf("set the webhook: %d %s", r.Status, r.Body)
+	}
+	r := admin(env, http.MethodPost, "/callplane/calls", map[string]any{"from": map[string]any{"user": map[string]any{"id": "alice"}}, "to": map[string]any{"application": map[string]any{}}})
+	var placed struct {
+		ID string `json:"id"`
+	}
+	r.JSON(t, &placed)
+	resource := "/communications/calls/" + placed.ID
+	webhook.Wait(t, wait, "a refused attempt at created", func(all []testbot.Notification) bool { return len(all) > 0 })
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	_, env = startChild(t, listen, data)
+	created := webhook.WaitAcked(t, wait, resource, 1)[0]
+	if created.ChangeType != "created" || created.State != "incoming" {
+		t.Fatalf("after the restart: %s/%s", created.ChangeType, created.State)
+	}
+	r = env.Do(t, http.MethodPost, testenv.CallPath(placed.ID)+"/answer", env.Token, map[string]any{
+		"callbackUri": answered.URL, "mediaConfig": map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+	})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("answer after the restart: %d %s", r.Status, r.Body)
+	}
+	got := answered.WaitAcked(t, wait, resource, 2)
+	if !equal(states(got), []string{"updated/establishing", "updated/established"}) {
+		t.Fatalf("after answering: %v", states(got))
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
