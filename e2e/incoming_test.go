@@ -450,3 +450,36 @@ func TestInvitingPeopleWhoRefuse(t *testing.T) {
 		t.Fatalf("roster after the refused invitation: %d participants", len(ps))
 	}
 }
+
+// TestTransferOutOfAGroupCall: a bot in a meeting transfers a participant
+// (transferee) to a person: its leg ends with 0/7015 and the transferee
+// leaves the meeting's roster.
+func TestTransferOutOfAGroupCall(t *testing.T) {
+	env, m, l := groupHarness(t, false)
+	var alice graph.Participant
+	for _, p := range l.participants(t) {
+		if idOf(p.Info.Identity) == "alice" {
+			alice = p
+		}
+	}
+	body := map[string]any{
+		"transferTarget": map[string]any{"identity": map[string]any{"user": map[string]any{"id": "carol"}}},
+		"transferee":     map[string]any{"participantId": alice.ID, "identity": map[string]any{"user": map[string]any{"id": "alice"}}},
+	}
+	without := map[string]any{"transferTarget": body["transferTarget"]}
+	checkGraphError(t, env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/transfer", l.token, without), http.StatusBadRequest, "BadRequest")
+	if r := env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/transfer", l.token, body); r.Status != http.StatusAccepted {
+		t.Fatalf("transfer with transferee: %d %s", r.Status, r.Body)
+	}
+	got := l.bot.WaitAcked(t, wait, l.resource(), 5)
+	if !equal(states(got[2:]), []string{"updated/transferring", "updated/transferAccepted", "deleted/terminated"}) || got[4].ResultInfo.Subcode != 7015 {
+		t.Fatalf("the leg: %v", states(got))
+	}
+	var view admin.GroupView
+	sim(t, env, http.MethodGet, "/meetings/"+m.ID, nil).JSON(t, &view)
+	for _, p := range view.Participants {
+		if p.ID == alice.ID {
+			t.Fatalf("the transferee is still in the meeting: %+v", view.Participants)
+		}
+	}
+}
