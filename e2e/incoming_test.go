@@ -157,6 +157,7 @@ func TestPhoneCallerReachesTheInstanceNumber(t *testing.T) {
 	if got[3].ResultInfo == nil || got[3].ResultInfo.Subcode != 540000 {
 		t.Fatalf("a phone caller hangs up: %+v", got[3].ResultInfo)
 	}
+	checkNotificationSchemas(t, in.webhook, in.bot)
 }
 
 // TestRejectBusy: the bot rejects as busy; it hears a bare deleted, and the
@@ -176,6 +177,7 @@ func TestRejectBusy(t *testing.T) {
 		t.Fatalf("caller's outcome: %+v", v)
 	}
 	checkGraphError(t, in.action(t, v.ID, "reject", map[string]any{"reason": "busy"}), http.StatusNotFound, "8522")
+	checkNotificationSchemas(t, in.webhook)
 }
 
 // TestIncomingCallUnanswered: a call nobody answers within the incoming
@@ -192,6 +194,7 @@ func TestIncomingCallUnanswered(t *testing.T) {
 		t.Fatalf("outcome: %+v", v)
 	}
 	checkGraphError(t, in.action(t, v.ID, "answer", map[string]any{"mediaConfig": map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}}), http.StatusNotFound, "8522")
+	checkNotificationSchemas(t, in.webhook)
 }
 
 // TestRedirect: to a person who answers (the bot's call ends at once, the
@@ -242,6 +245,7 @@ func TestRedirect(t *testing.T) {
 	if v := in.view(t, v.ID); v.Outcome != "redirected" || v.Target == nil || v.Target.Application == nil || v.Target.Application.ID != overflow.ID {
 		t.Fatalf("outcome: %+v", v)
 	}
+	checkNotificationSchemas(t, in.webhook, other)
 }
 
 // TestTransfer: blind to a person who answers; to a busy person, the call

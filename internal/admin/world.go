@@ -71,7 +71,7 @@ type CallView struct {
 func callView(c *call.Call) CallView {
 	v := CallView{
 		ID: c.ID, ApplicationID: c.Owner.AppID, Direction: string(c.Direction), State: string(c.State),
-		Remote: graph.IdentitySetOf(c.Remote.Identity), Outcome: string(c.Remote.Outcome), Reason: c.Remote.Reason,
+		Remote: graph.IdentitySetOf(c.RemoteIdentity()), Outcome: string(c.Remote.Outcome), Reason: c.Remote.Reason,
 		CreatedAt: c.CreatedAt, EndedAt: optionalTime(c.EndedAt),
 	}
 	if c.Remote.Target != nil {

@@ -281,7 +281,7 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 	}
 	if kind == PeerToPeer {
 		c.AnswerAt, _ = req.Callee.Ring(now, t)
-		c.Remote = &Remote{Identity: req.Targets[0].Identity, Answering: req.Callee, Outcome: Ringing}
+		c.Remote = &Remote{Answering: req.Callee, Outcome: Ringing}
 	}
 	c.Source.ParticipantID = c.MyParticipantID
 	if t.KeepAliveTimeout > 0 {

@@ -68,7 +68,7 @@ func Receive(req IncomingRequest, now time.Time, t Timing) (*Call, []Event, erro
 		Context:         req.Context,
 		CreatedAt:       now,
 		AnswerBy:        now.Add(t.IncomingTimeout),
-		Remote:          &Remote{Identity: req.Caller.Identity, Outcome: Ringing},
+		Remote:          &Remote{Outcome: Ringing},
 	}
 	if c.ChainID == "" {
 		c.ChainID = ids.New()
@@ -217,7 +217,7 @@ func (c *Call) RemoteHangUp(now time.Time, t Timing) ([]Event, error) {
 		return nil, ErrNotFound
 	}
 	reason := OtherPartyEndedP2P
-	if c.Remote != nil && c.Remote.Identity.Kind == Phone {
+	if c.Remote != nil && c.RemoteIdentity().Kind == Phone {
 		reason = PSTNUserEnded
 	}
 	outcome := CallerHungUp

@@ -118,13 +118,26 @@ const (
 // Remote is the simulated party at the other end of a peer-to-peer call:
 // the caller of an incoming call or the person an outgoing call rings.
 type Remote struct {
-	Identity  Identity  `json:",omitzero"`
+	// Answering is how the callee of an outgoing call answers. Who the
+	// remote party is the call says already (RemoteIdentity).
 	Answering Answering `json:",omitzero"`
 	Outcome   Outcome   `json:",omitzero"`
 	// Reason details the outcome: the reject reason, the refusal.
 	Reason string `json:",omitzero"`
 	// Target is who took the call over: the redirect or transfer target.
 	Target *Identity `json:",omitzero"`
+}
+
+// RemoteIdentity is who the remote party of a peer-to-peer call is: the
+// caller of an incoming call, the callee of an outgoing one.
+func (c *Call) RemoteIdentity() Identity {
+	if c.Direction == Inbound {
+		return c.Source.Identity
+	}
+	if len(c.Targets) > 0 {
+		return c.Targets[0].Identity
+	}
+	return Identity{}
 }
 
 // errors of the inbound transitions.

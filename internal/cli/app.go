@@ -63,6 +63,7 @@ func runApp(args []string, stdout, stderr io.Writer) error {
 			expires: fs.Duration("expires", 0, "secret: valid for this long (default: no end date)"),
 		}
 		fs.Var(o.roles, "role", "an application permission (Calls.Initiate.All, …); repeatable; default every Calls.* role")
+		fs.StringVar(o.webhook, "calling-webhook", "", "the same as --webhook, as serve names it")
 		asJSON := fs.Bool("json", false, "list: print the admin API's JSON")
 		out, err := callAdmin(fs, connect, args[1:], "app "+c.verb, c.args, func(p []string) (string, string, any, error) { return c.run(p, o) })
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/callplane/callplane/internal/auth"
@@ -24,6 +25,12 @@ type World struct {
 	store    store.Store
 	calls    *control.Service
 	now      func() time.Time
+
+	// people caches the tenant's people, read in full on first use: every
+	// call a bot places looks its callee up. The world is their only
+	// writer, so the cache stays current (one process over its store).
+	mu     sync.RWMutex
+	people map[string]call.Person
 }
 
 // New returns the world of the registry's tenant. Attach it to the control
@@ -62,14 +69,54 @@ func (w *World) Party(ctx context.Context, tenantID string, id call.Identity) (c
 			return call.Party{}, &call.InvalidError{Msg: fmt.Sprintf("no application instance %s in the tenant", id.ID)}
 		}
 	}
-	p, err := w.store.GetPerson(ctx, tenantID, id.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return call.Party{Identity: id}, nil
-	case err != nil:
+	people, err := w.cachedPeople(ctx)
+	if err != nil {
 		return call.Party{}, err
 	}
-	return call.Party{Identity: id, Answering: p.Answering}, nil
+	return call.Party{Identity: id, Answering: people[id.ID].Answering}, nil
+}
+
+// cachedPeople returns the people by id, reading them on first use.
+func (w *World) cachedPeople(ctx context.Context) (map[string]call.Person, error) {
+	w.mu.RLock()
+	people := w.people
+	w.mu.RUnlock()
+	if people != nil {
+		return people, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.people == nil {
+		list, err := w.store.People(ctx, w.tenantID)
+		if err != nil {
+			return nil, err
+		}
+		w.people = make(map[string]call.Person, len(list))
+		for _, p := range list {
+			w.people[p.ID] = p
+		}
+	}
+	return w.people, nil
+}
+
+// remember updates the cache after a change was saved: a copy, so that
+// readers holding the old map are not disturbed.
+func (w *World) remember(id string, p *call.Person) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.people == nil {
+		return // not read yet: the next read sees the store
+	}
+	next := make(map[string]call.Person, len(w.people)+1)
+	for k, v := range w.people {
+		next[k] = v
+	}
+	if p == nil {
+		delete(next, id)
+	} else {
+		next[id] = *p
+	}
+	w.people = next
 }
 
 func appParty(tenantID string, app auth.Application, id call.Identity) call.Party {
@@ -92,7 +139,11 @@ func (w *World) SetPerson(ctx context.Context, p call.Person) (call.Person, erro
 	if err := p.Check(); err != nil {
 		return call.Person{}, err
 	}
-	return p, w.store.SavePerson(ctx, p)
+	if err := w.store.SavePerson(ctx, p); err != nil {
+		return call.Person{}, err
+	}
+	w.remember(p.ID, &p)
+	return p, nil
 }
 
 // Person returns a person.
@@ -115,6 +166,9 @@ func (w *World) RemovePerson(ctx context.Context, id string) error {
 	err := w.store.DeletePerson(ctx, w.tenantID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNoSuchPerson
+	}
+	if err == nil {
+		w.remember(id, nil)
 	}
 	return err
 }
