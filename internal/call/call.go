@@ -69,6 +69,8 @@ type Event struct {
 	TerminationReason string
 	// ReplacesContext marks a failed consultative transfer.
 	ReplacesContext bool
+	// Tone is a key the remote person pressed.
+	Tone *ToneEvent
 	// Transferred is set on the end of a call that was transferred: what
 	// else the transfer settles.
 	Transferred *Transfer
@@ -178,6 +180,14 @@ type Call struct {
 	Context *IncomingContext `json:",omitzero"`
 	// PendingTransfer is the transfer under way, if any.
 	PendingTransfer *Transfer `json:",omitzero"`
+	// MediaQueue is the prompts and recordings to play, by operation id,
+	// the one playing first.
+	MediaQueue []string `json:",omitzero"`
+	// ToneSubscribed says key presses are announced; ToneSeq numbers them.
+	ToneSubscribed bool `json:",omitzero"`
+	ToneSeq        int  `json:",omitzero"`
+	// RecordingStatus is what the application last said of its recording.
+	RecordingStatus string `json:",omitzero"`
 
 	Source     Participant   `json:",omitzero"`
 	Targets    []Participant `json:",omitzero"`
@@ -230,8 +240,10 @@ type Request struct {
 	// Join, when set, joins an existing meeting instead of calling targets.
 	Join *JoinInfo
 	// Callee is how the party a peer-to-peer call rings answers; zero is
-	// picking up after the answer delay.
-	Callee Answering
+	// picking up after the answer delay. CalleeScript is what they do once
+	// they answered.
+	Callee       Answering
+	CalleeScript []ScriptStep
 }
 
 // Place validates a request to call a peer and returns the new call in state
@@ -281,7 +293,7 @@ func Place(req Request, now time.Time, t Timing) (*Call, []Event, error) {
 	}
 	if kind == PeerToPeer {
 		c.AnswerAt, _ = req.Callee.Ring(now, t)
-		c.Remote = &Remote{Answering: req.Callee, Outcome: Ringing}
+		c.Remote = &Remote{Answering: req.Callee, Outcome: Ringing, Script: req.CalleeScript}
 	}
 	c.Source.ParticipantID = c.MyParticipantID
 	if t.KeepAliveTimeout > 0 {
@@ -357,6 +369,10 @@ func (c *Call) HangUp(now time.Time, reason Result, t Timing) ([]Event, error) {
 	c.AnswerAt, c.AnswerBy = time.Time{}, time.Time{}
 	c.KeepAliveDeadline = time.Time{}
 	c.PendingTransfer = nil
+	c.dropMedia()
+	if c.Remote != nil {
+		c.Remote.ScriptDueAt = time.Time{}
+	}
 	c.TeardownAt = now.Add(t.TeardownDelay)
 	r := reason
 	c.EndResult = &r
@@ -401,8 +417,15 @@ func (c *Call) Advance(now time.Time, t Timing) []Event {
 		case c.State == Establishing && due(c.AnswerAt, now):
 			c.State = Established
 			c.AnswerAt = time.Time{}
-			c.setOutcome(Answered, "", nil)
+			if c.Direction == Outgoing {
+				c.setOutcome(Answered, "", nil)
+				events = append(events, c.scriptEvent(now, OnAnswered)...)
+			}
 			events = append(events, Event{Change: Updated, State: Established})
+		case c.State == Established && due(c.mediaDeadline(), now):
+			events = append(events, c.advanceMedia(now, t)...)
+		case c.State == Established && c.Remote != nil && due(c.Remote.ScriptDueAt, now):
+			events = append(events, c.runScript(now, t)...)
 		case c.State == Transferring && due(c.PendingTransfer.DecidedAt, now):
 			events = append(events, c.advanceTransfer(now, t)...)
 		case c.State == Established && c.operationDue(now) >= 0:
@@ -445,6 +468,11 @@ func (c *Call) NextDeadline() time.Time {
 			consider(c.AnswerBy)
 		case Transferring:
 			consider(c.PendingTransfer.DecidedAt)
+		case Established:
+			consider(c.mediaDeadline())
+			if c.Remote != nil {
+				consider(c.Remote.ScriptDueAt)
+			}
 		}
 		consider(c.KeepAliveDeadline)
 		if c.State == Established {

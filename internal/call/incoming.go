@@ -39,6 +39,8 @@ type IncomingRequest struct {
 	GroupID string
 	ChainID string
 	Context *IncomingContext
+	// Script is what the caller does as the call goes on.
+	Script []ScriptStep
 }
 
 // Receive returns a new incoming call, ringing the application until the
@@ -68,7 +70,7 @@ func Receive(req IncomingRequest, now time.Time, t Timing) (*Call, []Event, erro
 		Context:         req.Context,
 		CreatedAt:       now,
 		AnswerBy:        now.Add(t.IncomingTimeout),
-		Remote:          &Remote{Outcome: Ringing},
+		Remote:          &Remote{Outcome: Ringing, Script: req.Script},
 	}
 	if c.ChainID == "" {
 		c.ChainID = ids.New()
@@ -133,7 +135,7 @@ func (c *Call) Answer(now time.Time, req AnswerRequest, t Timing) ([]Event, erro
 		c.KeepAliveDeadline = now.Add(t.KeepAliveTimeout)
 	}
 	c.setOutcome(Answered, "", nil)
-	return []Event{{Change: Updated, State: Establishing}}, nil
+	return append([]Event{{Change: Updated, State: Establishing}}, c.scriptEvent(now, OnAnswered)...), nil
 }
 
 // RejectReason is why an application refuses an incoming call; Graph's
@@ -232,6 +234,24 @@ func (c *Call) RemoteHangUp(now time.Time, t Timing) ([]Event, error) {
 	c.setOutcome(outcome, "", nil)
 	ev, err := c.HangUp(now, reason, t)
 	return append(ev, c.Advance(now, t)...), err
+}
+
+// remoteHangUp is RemoteHangUp from within Advance, which goes on to the
+// teardown itself.
+func (c *Call) remoteHangUp(now time.Time, t Timing) ([]Event, error) {
+	if c.State == Incoming || !c.State.Live() {
+		return c.RemoteHangUp(now, t)
+	}
+	reason := OtherPartyEndedP2P
+	if c.RemoteIdentity().Kind == Phone {
+		reason = PSTNUserEnded
+	}
+	outcome := CallerHungUp
+	if c.Direction == Outgoing {
+		outcome = CalleeHungUp
+	}
+	c.setOutcome(outcome, "", nil)
+	return c.HangUp(now, reason, t)
 }
 
 // TransferRequest is a transfer of an established call: blind to a

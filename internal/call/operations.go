@@ -39,8 +39,20 @@ type Operation struct {
 	// ids they get; Answers says how each answers (in the same order).
 	Invitees []Participant `json:",omitzero"`
 	Answers  []Answering   `json:",omitzero"`
-	// DueAt is when a running operation completes.
+	// DueAt is when a running operation completes (media jobs instead
+	// run through the call's media queue).
 	DueAt time.Time `json:",omitzero"`
+	// Media is a queued prompt or recording.
+	Media *MediaJob `json:",omitzero"`
+	// CompletionReason says how a recording or DTMF sending ended.
+	CompletionReason string `json:",omitzero"`
+	// Recording is what a completed recordResponse captured;
+	// RecordingCleared says it captured nothing (Graph then sends empty
+	// recordingLocation and recordingAccessToken).
+	Recording        *Recording `json:",omitzero"`
+	RecordingCleared bool       `json:",omitzero"`
+	// DTMF is the keys a sendDtmfTones sends.
+	DTMF string `json:",omitzero"`
 }
 
 // Operation results.
@@ -105,6 +117,14 @@ func (c *Call) completeOperation(i int) Operation {
 	op := &c.Operations[i]
 	r := OperationSucceeded
 	op.Status, op.Result, op.DueAt = Completed, &r, time.Time{}
+	if op.Type == SendDtmfTones {
+		// sendDtmfToneOperation completes with a completionReason, no
+		// resultInfo; the person has heard the tones.
+		op.Result, op.CompletionReason = nil, "completedSuccessfully"
+		if c.Remote != nil {
+			c.Remote.TonesReceived += op.DTMF
+		}
+	}
 	if len(op.Answers) == len(op.Invitees) && len(op.Answers) > 0 {
 		var accepted []Participant
 		var refusal *Result

@@ -126,6 +126,15 @@ type Remote struct {
 	Reason string `json:",omitzero"`
 	// Target is who took the call over: the redirect or transfer target.
 	Target *Identity `json:",omitzero"`
+	// Heard is the application's prompts as the person heard them;
+	// TonesReceived the DTMF keys the application sent.
+	Heard         []Heard `json:",omitzero"`
+	TonesReceived string  `json:",omitzero"`
+	// Script is what the person does, step by step, as the call goes on:
+	// ScriptPos is the step waiting, ScriptDueAt when its action is due.
+	Script      []ScriptStep `json:",omitzero"`
+	ScriptPos   int          `json:",omitzero"`
+	ScriptDueAt time.Time    `json:",omitzero"`
 }
 
 // RemoteIdentity is who the remote party of a peer-to-peer call is: the
