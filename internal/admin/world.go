@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -24,12 +25,20 @@ type World interface {
 	HangUp(ctx context.Context, callID string) error
 	CallView(ctx context.Context, callID string) (*call.Call, error)
 	InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error)
+	PressTones(ctx context.Context, callID, keys string) error
+	Speak(ctx context.Context, callID string, d time.Duration) error
+	GroupTones(ctx context.Context, groupID, participantID, keys string) error
+	GroupSpeech(ctx context.Context, groupID, participantID string, d time.Duration) error
 }
 
 func (a *API) worldRoutes() {
 	a.mux.HandleFunc("POST /callplane/calls", a.placeCall)
 	a.mux.HandleFunc("GET /callplane/calls/{id}", a.showCall)
 	a.mux.HandleFunc("POST /callplane/calls/{id}/hangup", a.hangUpCall)
+	a.mux.HandleFunc("POST /callplane/calls/{id}/tones", a.pressTones)
+	a.mux.HandleFunc("POST /callplane/calls/{id}/speech", a.speak)
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/tones", a.pressTones)
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/speech", a.speak)
 	a.mux.HandleFunc("GET /callplane/people", a.listPeople)
 	a.mux.HandleFunc("GET /callplane/people/{id}", a.showPerson)
 	a.mux.HandleFunc("PUT /callplane/people/{id}", a.setPerson)
@@ -64,8 +73,34 @@ type CallView struct {
 	Reason     string             `json:"reason,omitempty"`
 	Target     *graph.IdentitySet `json:"target,omitempty"`
 	ResultInfo *graph.ResultInfo  `json:"resultInfo,omitempty"`
-	CreatedAt  time.Time          `json:"createdDateTime"`
-	EndedAt    *time.Time         `json:"endedDateTime,omitempty"`
+	// Prompts are what the person heard of the bot's prompts; TonesReceived
+	// the DTMF keys the bot sent.
+	Prompts       []PromptHeard `json:"prompts"`
+	TonesReceived string        `json:"tonesReceived"`
+	// Script is the person's script, and how far it got.
+	Script     []ScriptStepView `json:"script,omitempty"`
+	ScriptStep int              `json:"scriptStep"`
+	CreatedAt  time.Time        `json:"createdDateTime"`
+	EndedAt    *time.Time       `json:"endedDateTime,omitempty"`
+}
+
+// PromptHeard is a prompt as the person heard it.
+type PromptHeard struct {
+	URI             string  `json:"uri"`
+	DurationSeconds float64 `json:"durationSeconds"`
+	// Outcome is played, cancelled, or failed with why.
+	Outcome string `json:"outcome"`
+}
+
+// ScriptStepView is one step of a person's script: on an event of their
+// call (answered, promptFinished, recordingStarted, toneSubscribed), after
+// a delay, one action: press keys, speak for a while, or hang up.
+type ScriptStepView struct {
+	On     string `json:"on"`
+	After  string `json:"after,omitempty"`
+	Press  string `json:"press,omitempty"`
+	Speak  string `json:"speak,omitempty"`
+	Hangup bool   `json:"hangup,omitempty"`
 }
 
 func callView(c *call.Call) CallView {
@@ -80,7 +115,101 @@ func callView(c *call.Call) CallView {
 	if r := c.Result; r != nil {
 		v.ResultInfo = &graph.ResultInfo{Code: r.Code, Subcode: r.Subcode, Message: r.Message}
 	}
+	v.Prompts = []PromptHeard{}
+	for _, h := range c.Remote.Heard {
+		v.Prompts = append(v.Prompts, PromptHeard{URI: h.URI, DurationSeconds: h.Length.Seconds(), Outcome: h.Outcome})
+	}
+	v.TonesReceived = c.Remote.TonesReceived
+	v.Script, v.ScriptStep = scriptView(c.Remote.Script), c.Remote.ScriptPos
 	return v
+}
+
+func scriptView(steps []call.ScriptStep) []ScriptStepView {
+	var out []ScriptStepView
+	for _, s := range steps {
+		v := ScriptStepView{On: string(s.On), Press: s.Press, Hangup: s.Hangup}
+		if s.After > 0 {
+			v.After = s.After.String()
+		}
+		if s.Speak > 0 {
+			v.Speak = s.Speak.String()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func parseScript(steps []ScriptStepView) ([]call.ScriptStep, error) {
+	var out []call.ScriptStep
+	for i, v := range steps {
+		s := call.ScriptStep{On: call.ScriptTrigger(v.On), Press: v.Press, Hangup: v.Hangup}
+		for _, d := range []struct {
+			name, value string
+			to          *time.Duration
+		}{{"after", v.After, &s.After}, {"speak", v.Speak, &s.Speak}} {
+			if d.value == "" {
+				continue
+			}
+			parsed, err := time.ParseDuration(d.value)
+			if err != nil {
+				return nil, &call.InvalidError{Msg: fmt.Sprintf("script[%d].%s must be a duration such as 500ms or 2s", i, d.name)}
+			}
+			*d.to = parsed
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// TonesRequest presses keys: "12#".
+type TonesRequest struct {
+	Tones string `json:"tones"`
+}
+
+// SpeechRequest speaks for a while.
+type SpeechRequest struct {
+	Seconds float64 `json:"seconds"`
+}
+
+func (a *API) pressTones(w http.ResponseWriter, r *http.Request) {
+	var req TonesRequest
+	if !readJSON(w, r, &req, false) {
+		return
+	}
+	if len(req.Tones) == 0 || len(req.Tones) > 64 {
+		writeError(w, http.StatusBadRequest, "badRequest", "tones is 1 to 64 keys: 0-9, *, #, A-D")
+		return
+	}
+	var err error
+	if pid := r.PathValue("pid"); pid != "" {
+		err = a.World.GroupTones(r.Context(), r.PathValue("id"), pid, req.Tones)
+	} else {
+		err = a.World.PressTones(r.Context(), graph.NormalizeID(r.PathValue("id")), req.Tones)
+	}
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) speak(w http.ResponseWriter, r *http.Request) {
+	var req SpeechRequest
+	if !readJSON(w, r, &req, false) {
+		return
+	}
+	d := time.Duration(req.Seconds * float64(time.Second))
+	var err error
+	if pid := r.PathValue("pid"); pid != "" {
+		err = a.World.GroupSpeech(r.Context(), r.PathValue("id"), pid, d)
+	} else {
+		err = a.World.Speak(r.Context(), graph.NormalizeID(r.PathValue("id")), d)
+	}
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) placeCall(w http.ResponseWriter, r *http.Request) {
@@ -136,15 +265,17 @@ type PersonView struct {
 	Answer string `json:"answer"`
 	// AnswerDelay is how long they take (Go duration syntax: "1.5s");
 	// empty is the server's --answer-delay.
-	AnswerDelay string    `json:"answerDelay,omitempty"`
-	UpdatedAt   time.Time `json:"lastModifiedDateTime"`
+	AnswerDelay string           `json:"answerDelay,omitempty"`
+	Script      []ScriptStepView `json:"script,omitempty"`
+	UpdatedAt   time.Time        `json:"lastModifiedDateTime"`
 }
 
 // PersonRequest sets a person.
 type PersonRequest struct {
-	DisplayName string `json:"displayName"`
-	Answer      string `json:"answer"`
-	AnswerDelay string `json:"answerDelay"`
+	DisplayName string           `json:"displayName"`
+	Answer      string           `json:"answer"`
+	AnswerDelay string           `json:"answerDelay"`
+	Script      []ScriptStepView `json:"script"`
 }
 
 // PeopleList is the body of GET /callplane/people.
@@ -153,7 +284,7 @@ type PeopleList struct {
 }
 
 func personView(p call.Person) PersonView {
-	v := PersonView{ID: p.ID, DisplayName: p.DisplayName, Answer: string(p.Answering.Mode), UpdatedAt: p.UpdatedAt}
+	v := PersonView{ID: p.ID, DisplayName: p.DisplayName, Answer: string(p.Answering.Mode), Script: scriptView(p.Script), UpdatedAt: p.UpdatedAt}
 	if p.Answering.Delay > 0 {
 		v.AnswerDelay = p.Answering.Delay.String()
 	}
@@ -174,6 +305,12 @@ func (a *API) setPerson(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Answering.Delay = d
 	}
+	script, err := parseScript(req.Script)
+	if err != nil {
+		a.worldFailed(w, err)
+		return
+	}
+	p.Script = script
 	saved, err := a.World.SetPerson(r.Context(), p)
 	if err != nil {
 		a.worldFailed(w, err)
@@ -258,6 +395,8 @@ func (a *API) worldFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "notFound", "No such call.")
 	case errors.Is(err, sim.ErrNoSuchPerson):
 		writeError(w, http.StatusNotFound, "notFound", "No such person.")
+	case errors.Is(err, call.ErrNoSuchMember):
+		writeError(w, http.StatusNotFound, "notFound", "No such person in the meeting.")
 	case errors.Is(err, control.ErrNoSuchGroup):
 		writeError(w, http.StatusNotFound, "notFound", "No such meeting or group call.")
 	case errors.Is(err, call.ErrGroupEnded):

@@ -395,8 +395,16 @@ func (c *Call) KeepAlive(now time.Time, t Timing) error {
 // the keep-alive deadline passing, teardown completing. It returns the events
 // in the order they happened; none if nothing was due.
 func (c *Call) Advance(now time.Time, t Timing) []Event {
-	var events []Event
-	for {
+	events, _ := c.AdvanceChanged(now, t)
+	return events
+}
+
+// AdvanceChanged is Advance, also reporting whether anything changed: some
+// transitions change the call without announcing anything (a recording
+// hears speech, a script step is taken), and must be saved all the same.
+func (c *Call) AdvanceChanged(now time.Time, t Timing) (events []Event, changed bool) {
+	for steps := 0; ; steps++ {
+		changed = steps > 0
 		switch {
 		case c.State == Incoming && due(c.AnswerBy, now) && c.RingEnds != nil:
 			c.end(now, c.RingEnds)
@@ -441,7 +449,7 @@ func (c *Call) Advance(now time.Time, t Timing) []Event {
 			c.Result = c.EndResult
 			events = append(events, Event{Change: Deleted, State: Terminated, Result: c.Result})
 		default:
-			return events
+			return events, changed
 		}
 	}
 }

@@ -55,6 +55,11 @@ type Member struct {
 	// a simulated human.
 	LegID string `json:",omitzero"`
 	Muted bool   `json:",omitzero"`
+	// Recording is what the member's application says of its recording
+	// (recording, notRecording, failed); OnHold says hold music plays to
+	// the member.
+	Recording string `json:",omitzero"`
+	OnHold    bool   `json:",omitzero"`
 	// Seq is the roster change that last touched the member.
 	Seq int64 `json:",omitzero"`
 }
@@ -234,6 +239,62 @@ func (g *Group) SetMuted(participantID string, muted bool) (RosterChange, error)
 	}
 	g.RosterSeq++
 	g.Members[i].Muted = muted
+	g.Members[i].Seq = g.RosterSeq
+	return RosterChange{Seq: g.RosterSeq, Updated: []Member{g.Members[i]}}, nil
+}
+
+// SetRecording records a member's recording status; every leg hears of it
+// as a roster change.
+func (g *Group) SetRecording(participantID, status string) (RosterChange, error) {
+	return g.change(participantID, func(m *Member) bool {
+		if m.Recording == status {
+			return false
+		}
+		m.Recording = status
+		return true
+	})
+}
+
+// ErrAnotherOnHold is hold music for a second participant: Graph places
+// one participant on hold at a time.
+var ErrAnotherOnHold = errors.New("only one participant can be placed on hold at a time")
+
+// ErrNotOnHold is stopping hold music for someone not on hold.
+var ErrNotOnHold = errors.New("the participant is not on hold")
+
+// SetOnHold puts a person on hold (hold music) or takes them off it.
+func (g *Group) SetOnHold(participantID string, on bool) (RosterChange, error) {
+	m, ok := g.Member(participantID)
+	switch {
+	case !ok:
+		return RosterChange{}, ErrNoSuchMember
+	case !m.Human():
+		return RosterChange{}, invalid("hold music is for people in the call, not for applications")
+	case on && m.OnHold:
+		return RosterChange{}, nil
+	case !on && !m.OnHold:
+		return RosterChange{}, ErrNotOnHold
+	}
+	if on {
+		for _, other := range g.Members {
+			if other.OnHold {
+				return RosterChange{}, ErrAnotherOnHold
+			}
+		}
+	}
+	return g.change(participantID, func(m *Member) bool { m.OnHold = on; return true })
+}
+
+// change applies fn to a member; a change it reports is a roster change.
+func (g *Group) change(participantID string, fn func(*Member) bool) (RosterChange, error) {
+	i := slices.IndexFunc(g.Members, func(m Member) bool { return strings.EqualFold(m.ParticipantID, participantID) })
+	if i < 0 {
+		return RosterChange{}, ErrNoSuchMember
+	}
+	if !fn(&g.Members[i]) {
+		return RosterChange{}, nil
+	}
+	g.RosterSeq++
 	g.Members[i].Seq = g.RosterSeq
 	return RosterChange{Seq: g.RosterSeq, Updated: []Member{g.Members[i]}}, nil
 }

@@ -522,3 +522,12 @@ func (c *Call) dropMedia() {
 	}
 	c.MediaQueue = nil
 }
+
+// LocateRecording records where a recording downloads from.
+func (c *Call) LocateRecording(opID, location string) {
+	for i := range c.Operations {
+		if op := &c.Operations[i]; op.ID == opID && op.Recording != nil {
+			op.Recording.Location = location
+		}
+	}
+}

@@ -117,6 +117,9 @@ func (c *Call) completeOperation(i int) Operation {
 	op := &c.Operations[i]
 	r := OperationSucceeded
 	op.Status, op.Result, op.DueAt = Completed, &r, time.Time{}
+	if op.Type == StartHoldMusic || op.Type == StopHoldMusic {
+		op.Result = nil // Graph's hold music completes without a resultInfo
+	}
 	if op.Type == SendDtmfTones {
 		// sendDtmfToneOperation completes with a completionReason, no
 		// resultInfo; the person has heard the tones.

@@ -9,7 +9,9 @@ type Person struct {
 	ID          string    `json:",omitzero"`
 	DisplayName string    `json:",omitzero"`
 	Answering   Answering `json:",omitzero"`
-	UpdatedAt   time.Time `json:",omitzero"`
+	// Script is what they do on their calls, step by step.
+	Script    []ScriptStep `json:",omitzero"`
+	UpdatedAt time.Time    `json:",omitzero"`
 }
 
 // Check validates a person's settings.
@@ -23,6 +25,9 @@ func (p Person) Check() error {
 	if p.Answering.Delay < 0 || p.Answering.Delay > 10*time.Minute {
 		return invalid("answerDelay must be from 0 to 10 minutes")
 	}
+	if err := CheckScript(p.Script); err != nil {
+		return err
+	}
 	return checkLimits(limited{"id", p.ID, MaxID}, limited{"displayName", p.DisplayName, MaxDisplayName})
 }
 
@@ -34,6 +39,7 @@ type Party struct {
 	Webhook  string
 	Identity Identity
 	// Answering is a person's; the zero value picks up after the answer
-	// delay, as people nobody configured do.
+	// delay, as people nobody configured do. Script is what they do.
 	Answering Answering
+	Script    []ScriptStep
 }

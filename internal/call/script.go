@@ -81,10 +81,12 @@ func (c *Call) scriptEvent(now time.Time, trigger ScriptTrigger) []Event {
 	return nil
 }
 
-// runScript does the script step that is due.
-func (c *Call) runScript(now time.Time, t Timing) []Event {
+// runScript does the script step that is due, at the time it was due (a
+// timer fires a little late; the person does not).
+func (c *Call) runScript(_ time.Time, t Timing) []Event {
 	r := c.Remote
 	step := r.Script[r.ScriptPos]
+	now := r.ScriptDueAt
 	r.ScriptPos++
 	r.ScriptDueAt = time.Time{}
 	switch {
@@ -106,6 +108,8 @@ type Recording struct {
 	Length time.Duration `json:",omitzero"`
 	Speech []Span        `json:",omitzero"`
 	Token  string        `json:",omitzero"`
+	// Location is where it is downloaded (set by whoever serves it).
+	Location string `json:",omitzero"`
 }
 
 // Span is a stretch of a recording, from its start.

@@ -35,6 +35,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Timing.IncomingTimeout, "incoming-timeout", cfg.Timing.IncomingTimeout, "how long an incoming call rings a bot before it ends unanswered (Graph: 15s)")
 	fs.DurationVar(&cfg.Timing.RingTimeout, "ring-timeout", cfg.Timing.RingTimeout, "how long a call rings a simulated person who does not answer")
 	fs.StringVar(&cfg.CallingWebhook, "calling-webhook", "", "the dev application's calling webhook: where calls to it are announced (kept in the data directory)")
+	fs.Func("prompt-fetch", "on: fetch the prompts bots play (their length and format count); off: play each for --prompt-duration (default on)", func(v string) error {
+		switch strings.ToLower(v) {
+		case "on", "true", "1":
+			cfg.PromptFetch = true
+		case "off", "false", "0":
+			cfg.PromptFetch = false
+		default:
+			return fmt.Errorf("want on or off")
+		}
+		return nil
+	})
+	fs.DurationVar(&cfg.PromptDuration, "prompt-duration", cfg.PromptDuration, "how long each prompt plays with --prompt-fetch=off")
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long ended calls and delivered notifications are kept for inspection")
 	fs.StringVar(&cfg.CallbackIssuer, "callback-issuer", cfg.CallbackIssuer, "iss claim of the tokens on notifications")
 	fs.DurationVar(&cfg.Delivery.RetryDeadline, "delivery-deadline", cfg.Delivery.RetryDeadline, "how long a notification is retried before it is marked failed")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/graph"
@@ -28,6 +29,8 @@ var simCommands = []struct {
 	{"call", "place", "", "a person calls a bot: --from user:ID[:NAME] or phone:+E164, --to app[:CLIENT_ID] or phone:+E164; prints the call id", simPlaceCall},
 	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
 	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
+	{"call", "tones", "CALL KEYS", "the remote party presses keys (0-9 * # A-D): the bot hears them once it subscribed to tones", simTones},
+	{"call", "speak", "CALL DURATION", "the remote party speaks for DURATION (2s): a recording that listens captures it", simSpeak},
 	{"people", "set", "ID", "set how a person (user id or +E164) answers: --answer auto|busy|decline|noAnswer, --delay 1.5s, --name", simSetPerson},
 	{"people", "list", "", "list the people set so far", fixedPath[simOptions](http.MethodGet, "/callplane/people")},
 	{"people", "remove", "ID", "forget a person: calls to them are answered after --answer-delay again", fixedPath[simOptions](http.MethodDelete, "/callplane/people/%s")},
@@ -181,4 +184,16 @@ func simPlaceCall(_ []string, o simOptions) (string, string, any, error) {
 func simSetPerson(args []string, o simOptions) (string, string, any, error) {
 	req := admin.PersonRequest{DisplayName: *o.name, Answer: *o.answer, AnswerDelay: *o.answerDelay}
 	return http.MethodPut, "/callplane/people/" + url.PathEscape(args[0]), req, nil
+}
+
+func simTones(args []string, _ simOptions) (string, string, any, error) {
+	return http.MethodPost, "/callplane/calls/" + url.PathEscape(args[0]) + "/tones", admin.TonesRequest{Tones: args[1]}, nil
+}
+
+func simSpeak(args []string, _ simOptions) (string, string, any, error) {
+	d, err := time.ParseDuration(args[1])
+	if err != nil {
+		return "", "", nil, fmt.Errorf("speak: %q is not a duration such as 2s", args[1])
+	}
+	return http.MethodPost, "/callplane/calls/" + url.PathEscape(args[0]) + "/speech", admin.SpeechRequest{Seconds: d.Seconds()}, nil
 }

@@ -35,6 +35,11 @@ type Config struct {
 	// CheckCallback, if set, vets a new call's callback URI against the
 	// deployment's policy (where notifications may be sent).
 	CheckCallback func(uri string) error
+	// Media, when set, probes the prompts calls play; without it every
+	// prompt plays for a second.
+	Media MediaEngine
+	// RecordingURL is where a recording downloads from.
+	RecordingURL func(callID, opID string) string
 	// Parties, when set, says whom an identity reaches: how a simulated
 	// person answers, which application an identity is. Without it every
 	// callee picks up after the answer delay.
@@ -179,7 +184,7 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 		if err != nil {
 			return nil, err
 		}
-		req.Callee = callee.Answering
+		req.Callee, req.CalleeScript = callee.Answering, callee.Script
 	}
 	var placed *call.Call
 	err := s.do(ctx, func(u *unit) error {
@@ -342,9 +347,9 @@ func (s *Service) advance(ctx context.Context, id string) {
 		if err != nil {
 			return err
 		}
-		events := c.Advance(u.now, s.cfg.Timing)
+		events, changed := c.AdvanceChanged(u.now, s.cfg.Timing)
 		next = c.NextDeadline()
-		if len(events) == 0 {
+		if !changed {
 			return nil
 		}
 		return u.announce(c, events)

@@ -235,6 +235,12 @@ func (u *unit) notify(c *call.Call, body any) error {
 func (u *unit) announce(c *call.Call, events []call.Event) error {
 	u.touchCall(c)
 	for _, ev := range events {
+		if op := ev.Operation; op != nil && op.Recording != nil && op.Recording.Location == "" && u.s.cfg.RecordingURL != nil {
+			op.Recording.Location = u.s.cfg.RecordingURL(c.ID, op.ID)
+			c.LocateRecording(op.ID, op.Recording.Location)
+		}
+	}
+	for _, ev := range events {
 		if err := u.notify(c, graph.Notification(c, ev)); err != nil {
 			return err
 		}

@@ -278,6 +278,7 @@ func CallNotification(c *call.Call, ev call.Event) CommsNotifications {
 		renderJoin(data, c.Join)
 	}
 	data.ResultInfo = resultInfo(ev.Result)
+	data.ToneInfo = toneInfo(ev.Tone)
 	data.TerminationReason = ev.TerminationReason
 	if ev.ReplacesContext {
 		data.ReplacesContext = c.ID

@@ -48,6 +48,16 @@ type Participant struct {
 	MediaStreams         []MediaStream    `json:"mediaStreams"`
 	RosterSequenceNumber int64            `json:"rosterSequenceNumber"`
 	RemovedState         *RemovedState    `json:"removedState,omitempty"`
+	RecordingInfo        *RecordingInfo   `json:"recordingInfo,omitempty"`
+}
+
+// TypeRecordingInfo is Graph's recordingInfo.
+const TypeRecordingInfo = typePrefix + "recordingInfo"
+
+// RecordingInfo is a participant's recording status.
+type RecordingInfo struct {
+	ODataType       string `json:"@odata.type,omitempty"`
+	RecordingStatus string `json:"recordingStatus"`
 }
 
 // MediaStream is one stream a participant sends or receives.
@@ -81,6 +91,13 @@ type Operation struct {
 	ClientContext string                      `json:"clientContext,omitempty"`
 	ResultInfo    *ResultInfo                 `json:"resultInfo,omitempty"`
 	Participants  []InvitationParticipantInfo `json:"participants,omitempty"`
+	// A recordOperation's recording: empty strings, not absent, when it
+	// captured nothing, as Graph sends a cancelled one.
+	RecordingLocation    *string `json:"recordingLocation,omitempty"`
+	RecordingAccessToken *string `json:"recordingAccessToken,omitempty"`
+	// CompletionReason is sendDtmfTonesOperation's, and on recordOperation
+	// an open property Graph sends (operationCanceled, stopToneDetected…).
+	CompletionReason string `json:"completionReason,omitempty"`
 }
 
 // ActionBody is the body of an action on a call or participant: mute,
@@ -252,6 +269,9 @@ func ParticipantOf(m call.Member) Participant {
 		}},
 		RosterSequenceNumber: m.Seq,
 	}
+	if m.Recording != "" {
+		p.RecordingInfo = &RecordingInfo{ODataType: TypeRecordingInfo, RecordingStatus: m.Recording}
+	}
 	return p
 }
 
@@ -300,6 +320,15 @@ func OperationOf(op call.Operation) Operation {
 	}
 	for _, p := range op.Invitees {
 		o.Participants = append(o.Participants, invitation(p))
+	}
+	o.CompletionReason = op.CompletionReason
+	switch {
+	case op.Recording != nil:
+		location, token := op.Recording.Location, op.Recording.Token
+		o.RecordingLocation, o.RecordingAccessToken = &location, &token
+	case op.RecordingCleared:
+		empty := ""
+		o.RecordingLocation, o.RecordingAccessToken = &empty, &empty
 	}
 	return o
 }

@@ -66,6 +66,7 @@ type Call struct {
 	ResultInfo          *ResultInfo                 `json:"resultInfo,omitempty"`
 	IncomingContext     *IncomingContext            `json:"incomingContext,omitempty"`
 	Transcription       *TranscriptionInfo          `json:"transcription,omitempty"`
+	ToneInfo            *ToneInfo                   `json:"toneInfo,omitempty"`
 	// TerminationReason and ReplacesContext are open properties Graph sends
 	// at the end of a consultative transfer, and with its failure.
 	TerminationReason string `json:"terminationReason,omitempty"`

@@ -116,9 +116,13 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 // writeOperation answers an action with its operation: 200, the operation,
 // and a Location to fetch it again.
 func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID string, op call.Operation) {
+	a.writeOperationStatus(w, r, http.StatusOK, callID, op)
+}
+
+func (a *API) writeOperationStatus(w http.ResponseWriter, r *http.Request, status int, callID string, op call.Operation) {
 	base := a.base(r) + "/" + version(r)
 	w.Header().Set("Location", base+graph.OperationPath(callID, op.ID))
 	body := graph.OperationOf(op)
 	body.ODataContext = base + "/$metadata#communications/calls('" + callID + "')/operations/$entity"
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, status, body)
 }

@@ -107,12 +107,21 @@ func (a *API) routes() {
 			"reject":    a.reject,
 			"redirect":  a.redirect,
 			"transfer":  a.transfer,
+			// Service-hosted media.
+			"playPrompt":            a.playPrompt,
+			"recordResponse":        a.recordResponse,
+			"subscribeToTone":       a.subscribeToTone,
+			"sendDtmfTones":         a.sendDtmfTones,
+			"cancelMediaProcessing": a.cancelMediaProcessing,
+			"updateRecordingStatus": a.updateRecordingStatus,
 		}})
 		a.routeActions(p+"/{id}/participants/{action}", actions{byName: map[string]handler{
 			"invite": a.invite,
 		}, entity: []string{http.MethodGet, http.MethodDelete}})
 		a.routeActions(p+"/{id}/participants/{pid}/{action}", actions{byName: map[string]handler{
-			"mute": a.muteParticipant,
+			"mute":           a.muteParticipant,
+			"startHoldMusic": a.holdMusic(true),
+			"stopHoldMusic":  a.holdMusic(false),
 		}})
 	}
 	a.mux.HandleFunc("/", a.unrouted)
@@ -364,6 +373,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, control.ErrNoSuchOperation):
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Operation not found.")
 	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees), errors.Is(err, call.ErrGroupFull):
+		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
+	case errors.Is(err, call.ErrAnotherOnHold):
+		writeError(w, r, http.StatusConflict, "Conflict", sentence(err.Error()))
+	case errors.Is(err, call.ErrNotOnHold):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
 	case errors.Is(err, call.ErrNotIncoming), errors.Is(err, call.ErrNotEstablished):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))

@@ -75,9 +75,17 @@ func New(cfg Config) *Engine {
 
 // PromptError says why a prompt cannot be played, naming the URL and the
 // cause: the message a bot's developer reads in the failed operation.
-type PromptError struct{ Msg string }
+// Format says the file is at fault (not audio the service plays) rather
+// than its download.
+type PromptError struct {
+	Msg    string
+	Format bool
+}
 
 func (e *PromptError) Error() string { return e.Msg }
+
+// InvalidFormat reports whether the file itself is at fault.
+func (e *PromptError) InvalidFormat() bool { return e.Format }
 
 // Probe returns how long the prompt at uri plays once, fetching its header
 // (once: the answer is cached per URI), or a *PromptError saying why it
@@ -136,10 +144,10 @@ func (e *Engine) fetch(ctx context.Context, uri string) (time.Duration, error) {
 	}
 	f, err := ReadHeader(resp.Body)
 	if err != nil {
-		return fail("%v (Content-Type %q)", err, resp.Header.Get("Content-Type"))
+		return 0, &PromptError{Msg: fmt.Sprintf("prompt %s: %v (Content-Type %q)", uri, err, resp.Header.Get("Content-Type")), Format: true}
 	}
 	if err := Playable(f); err != nil {
-		return fail("%v", err)
+		return 0, &PromptError{Msg: fmt.Sprintf("prompt %s: %v", uri, err), Format: true}
 	}
 	return f.Duration(), nil
 }

@@ -59,6 +59,11 @@ type Config struct {
 	// CallingWebhook, when set, becomes the dev application's calling
 	// webhook at start: where its incoming calls are announced.
 	CallingWebhook string
+	// PromptFetch fetches the prompts bots play (to learn how long they
+	// last and whether they can play); off, every prompt plays for
+	// PromptDuration.
+	PromptFetch    bool
+	PromptDuration time.Duration
 	Logger         *slog.Logger
 }
 
@@ -73,6 +78,8 @@ func Defaults() Config {
 		CallbackIssuer:    auth.DefaultCallbackIssuer,
 		ReadTimeout:       30 * time.Second,
 		MaxConnsPerClient: 256,
+		PromptFetch:       true,
+		PromptDuration:    time.Second,
 	}
 }
 
@@ -123,6 +130,7 @@ func (c Config) Validate() error {
 		fail("retention", c.Retention, "must be at least 1s (how long ended calls and notifications are kept)")
 	}
 	positive("read-timeout", c.ReadTimeout, "how long a client may take to send a request")
+	positive("prompt-duration", c.PromptDuration, "how long a prompt plays when prompts are not fetched")
 	d := c.Delivery
 	positive("delivery-deadline", d.RetryDeadline, "how long a notification is retried")
 	positive("delivery-min-backoff", d.MinBackoff, "the first wait before a retry")

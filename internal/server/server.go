@@ -23,7 +23,9 @@ import (
 	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/delivery"
+	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpapi"
+	"github.com/callplane/callplane/internal/media"
 	"github.com/callplane/callplane/internal/sim"
 	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/store/cache"
@@ -209,12 +211,22 @@ func Start(cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	world := sim.New(dir, st)
+	engine := media.New(media.Config{
+		Check:         cfg.Delivery.Policy.Check,
+		Dial:          cfg.Delivery.Policy.DialContext((&net.Dialer{}).DialContext),
+		Fetch:         cfg.PromptFetch,
+		FixedDuration: cfg.PromptDuration,
+	})
 	s.calls = control.New(st, s.delivery, control.Config{
 		Timing:         cfg.Timing,
 		Retention:      cfg.Retention,
 		CheckCallback:  cfg.Delivery.Policy.Check,
 		MaxCallsPerApp: cfg.MaxCallsPerApp,
 		Parties:        world,
+		Media:          engine,
+		RecordingURL: func(callID, opID string) string {
+			return s.httpURL + graph.RecordingPath(callID, opID)
+		},
 	}, log.With("component", "control"))
 	world.Drive(s.calls)
 
@@ -242,7 +254,7 @@ func Start(cfg Config) (s *Server, err error) {
 	})
 
 	s.http = &http.Server{
-		Handler:           s.router(api, adminAPI, signer),
+		Handler:           s.router(api, adminAPI, signer, media.Recordings(s.calls.Recording)),
 		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
 		// ReadTimeout cuts off a client that does not send its request in
 		// time. There is no WriteTimeout: it would cut long-lived responses
@@ -364,11 +376,11 @@ func (s *Server) advertised(r *http.Request) string {
 }
 
 // router sends each request to the surface that owns its first path segment:
-// Graph under /v1.0 and /beta, callplane's admin API under /callplane, and
-// the identity endpoints (which start with a tenant id, or /v1 for callback
+// Graph under /v1.0 and /beta, callplane's admin API under /callplane,
+// recordings under /media, and the identity endpoints (which start with a tenant id, or /v1 for callback
 // tokens) elsewhere. Every surface answers unknown paths with its own JSON
 // error body. A panic anywhere is contained, logged and answered with 500.
-func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.CallbackSigner) http.Handler {
+func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.CallbackSigner, recordings http.Handler) http.Handler {
 	identity := http.NewServeMux()
 	s.tokens.Routes(identity, s.advertised)
 	signer.Routes(identity, s.advertised)
@@ -383,6 +395,8 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 			api.ServeHTTP(w, r)
 		case "callplane":
 			adminAPI.ServeHTTP(w, r)
+		case "media":
+			recordings.ServeHTTP(w, r)
 		default:
 			identity.ServeHTTP(w, r)
 		}

@@ -73,7 +73,8 @@ func (w *World) Party(ctx context.Context, tenantID string, id call.Identity) (c
 	if err != nil {
 		return call.Party{}, err
 	}
-	return call.Party{Identity: id, Answering: people[id.ID].Answering}, nil
+	p := people[id.ID]
+	return call.Party{Identity: id, Answering: p.Answering, Script: p.Script}, nil
 }
 
 // cachedPeople returns the people by id, reading them on first use.
@@ -206,13 +207,38 @@ func (w *World) PlaceCall(ctx context.Context, c Call) (*call.Call, error) {
 	if c.To.Kind == call.Phone && party.Identity.Kind != call.ApplicationInstance {
 		return nil, ErrNotAnApplication
 	}
+	caller, err := w.Party(ctx, w.tenantID, c.From) // a person, with their script
+	if err != nil {
+		return nil, err
+	}
 	return w.calls.Receive(ctx, call.IncomingRequest{
 		Owner:       *party.App,
 		CallbackURI: party.Webhook,
 		Caller:      call.Participant{Identity: c.From},
 		Target:      call.Participant{Identity: party.Identity},
 		Modalities:  c.Modalities,
+		Script:      caller.Script,
 	})
+}
+
+// PressTones has the remote party of a call press keys.
+func (w *World) PressTones(ctx context.Context, callID, keys string) error {
+	return w.calls.PressTones(ctx, callID, keys)
+}
+
+// Speak has the remote party of a call speak for d.
+func (w *World) Speak(ctx context.Context, callID string, d time.Duration) error {
+	return w.calls.Speak(ctx, callID, d)
+}
+
+// GroupTones has a person in a meeting press keys; every bot's leg hears.
+func (w *World) GroupTones(ctx context.Context, groupID, participantID, keys string) error {
+	return w.calls.GroupTones(ctx, groupID, participantID, keys)
+}
+
+// GroupSpeech has a person in a meeting speak.
+func (w *World) GroupSpeech(ctx context.Context, groupID, participantID string, d time.Duration) error {
+	return w.calls.GroupSpeech(ctx, groupID, participantID, d)
 }
 
 // HangUp has the remote party of a call hang up.

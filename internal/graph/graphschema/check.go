@@ -48,6 +48,9 @@ var defaultExtras = []extraSpec{
 	// call-transfer.md: a consultative transfer ends with terminationReason,
 	// and its failure carries replacesContext.
 	{"call", []string{"terminationReason", "replacesContext"}},
+	// call-cancelmediaprocessing.md: a cancelled recordOperation carries
+	// completionReason.
+	{"recordOperation", []string{"completionReason"}},
 }
 
 // AllowExtra accepts the undeclared properties props on the open type

@@ -1,0 +1,53 @@
+package media
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/httpx"
+)
+
+// Recordings serves recordings as the real service's recordingLocation
+// does: GET /media/recordings/{callId}/{operationId} with
+// "Authorization: Bearer <recordingAccessToken>" answers the recording, a
+// WAV file of the recorded length; without the token, or with another,
+// 401. lookup finds a recording; it is there as long as its call is kept.
+func Recordings(lookup func(ctx context.Context, callID, opID string) (call.Recording, bool)) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /media/recordings/{call}/{op}", func(w http.ResponseWriter, r *http.Request) {
+		rec, ok := lookup(r.Context(), r.PathValue("call"), r.PathValue("op"))
+		token, _ := httpx.BearerToken(r)
+		switch {
+		case !ok:
+			writeError(w, http.StatusNotFound, "itemNotFound", "No recording here: it never was, or its call was purged.")
+			return
+		case token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(rec.Token)) != 1:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="recording"`)
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "A recording downloads with its recordingAccessToken as a bearer token.")
+			return
+		}
+		speech := make([]Interval, len(rec.Speech))
+		for i, s := range rec.Speech {
+			speech[i] = Interval{From: s.From, To: s.To}
+		}
+		data := Recording(rec.Length, speech)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Header().Set("X-Recording-Duration", strconv.FormatFloat(rec.Length.Seconds(), 'f', 3, 64))
+		w.Write(data)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "itemNotFound", "No such media resource.")
+	})
+	return mux
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write([]byte(`{"error":{"code":"` + code + `","message":"` + message + `","innerError":{"date":"` + time.Now().UTC().Format("2006-01-02T15:04:05") + `"}}}` + "\n"))
+}
