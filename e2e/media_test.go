@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,4 +416,99 @@ func TestScriptedIVR(t *testing.T) {
 	}
 	checkNotificationSchemas(t, in.webhook, in.bot)
 
+}
+
+// TestMediaOnTheSimulatorSide: keys and speech from the command line, a
+// person in a meeting pressing keys that the bot's leg hears, prompts
+// prefetched when the call is created, a scripted person the bot calls, and
+// media refused on an app-hosted call.
+func TestMediaOnTheSimulatorSide(t *testing.T) {
+	var fetched atomic.Int64
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		w.Write(media.Recording(300*time.Millisecond, nil))
+	}))
+	t.Cleanup(files.Close)
+	in := startInbound(t)
+	data := []string{"--data", in.env.DataDir}
+
+	// From the command line.
+	id := mediaCall(t, in)
+	startOperation(t, in, id, "subscribeToTone", nil)
+	output(t, nil, append([]string{"sim", "call", "tones", id, "5*"}, data...)...)
+	got := in.bot.WaitAcked(t, wait, "/communications/calls/"+id, 4)
+	if !strings.Contains(string(got[3].Data), `"tone":"star"`) {
+		t.Fatalf("sim call tones: %s", got[3].Data)
+	}
+	rec := startOperation(t, in, id, "recordResponse", map[string]any{"playBeep": false, "maxSilenceTimeoutInSeconds": 1})
+	output(t, nil, append([]string{"sim", "call", "speak", id, "500ms"}, data...)...)
+	if done, _ := finishedOp(t, in.bot, id, rec.ID); done.ResultInfo.Subcode != 8509 {
+		t.Fatalf("sim call speak: %+v", done)
+	}
+
+	// In a meeting: a person presses keys, the bot's leg hears them.
+	m := createMeeting(t, in.env, "alice")
+	l := join(t, in.env, in.env.Token, m, "organizer", false)
+	in.env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/subscribeToTone", in.env.Token, nil)
+	var alicePID string
+	for _, p := range l.participants(t) {
+		if idOf(p.Info.Identity) == "alice" {
+			alicePID = p.ID
+		}
+	}
+	if r := sim(t, in.env, http.MethodPost, "/meetings/"+m.ID+"/participants/"+alicePID+"/tones", map[string]any{"tones": "7"}); r.Status != http.StatusNoContent {
+		t.Fatalf("a person in a meeting presses 7: %d %s", r.Status, r.Body)
+	}
+	l.bot.Wait(t, wait, "the leg hears 7", func(all []testbot.Notification) bool {
+		for _, n := range all {
+			if strings.Contains(string(n.Data), `"tone":"tone7"`) {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Prefetched when the call is created.
+	req := testenv.CallRequest(in.bot.URL)
+	req["mediaConfig"] = map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig", "preFetchMedia": []any{map[string]any{"uri": files.URL + "/pre.wav"}}}
+	in.env.Do(t, http.MethodPost, "/v1.0/communications/calls", in.env.Token, req)
+	eventually(t, "the prompt prefetched", func() bool { return fetched.Load() == 1 })
+
+	// A scripted person the bot calls hangs up once the bot's prompt ends.
+	sim(t, in.env, http.MethodPut, "/people/dora", map[string]any{"script": []any{map[string]any{"on": "promptFinished", "hangup": true}}})
+	req = testenv.CallRequest(in.bot.URL)
+	req["targets"].([]any)[0].(map[string]any)["identity"].(map[string]any)["user"].(map[string]any)["id"] = "dora"
+	out := graphID(t, in.env.Do(t, http.MethodPost, "/v1.0/communications/calls", in.env.Token, req))
+	in.bot.WaitAcked(t, wait, "/communications/calls/"+out, 2)
+	startOperation(t, in, out, "playPrompt", promptBody(files.URL+"/pre.wav"))
+	got = in.bot.WaitAcked(t, wait, "/communications/calls/"+out, 4)
+	if last := got[len(got)-1]; last.State != "terminated" || last.ResultInfo.Subcode != 4521 {
+		t.Fatalf("the scripted callee: %v", states(got))
+	}
+	if fetched.Load() != 1 {
+		t.Fatalf("the prefetched prompt was fetched %d times", fetched.Load())
+	}
+
+	// App-hosted media plays nothing here.
+	appHosted := testenv.CallRequest(in.bot.URL)
+	appHosted["mediaConfig"] = map[string]any{"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "x"}
+	ah := graphID(t, in.env.Do(t, http.MethodPost, "/v1.0/communications/calls", in.env.Token, appHosted))
+	in.bot.WaitAcked(t, wait, "/communications/calls/"+ah, 2)
+	checkGraphError(t, in.action(t, ah, "playPrompt", promptBody(files.URL+"/x.wav")), http.StatusBadRequest, "BadRequest")
+	checkNotificationSchemas(t, in.bot, l.bot)
+}
+
+// TestSamplePrompts: callplane serves sample prompts, in the format the
+// service plays.
+func TestSamplePrompts(t *testing.T) {
+	env := testenv.Start(t)
+	resp, err := http.Get(env.URL + "/media/samples/menu.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	f, err := media.ReadHeader(resp.Body)
+	if err != nil || media.Playable(f) != nil || f.Duration() != 3*time.Second {
+		t.Fatalf("menu.wav: %v %v", f, err)
+	}
 }

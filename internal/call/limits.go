@@ -85,6 +85,12 @@ func (req Request) checkSizes() error {
 		)
 		fields = append(fields, j.Organizer.limits("meetingInfo.organizer")...)
 	}
+	if len(req.Media.PreFetch) > MaxPrompts {
+		return invalid("mediaConfig.preFetchMedia names at most %d prompts", MaxPrompts)
+	}
+	for i, uri := range req.Media.PreFetch {
+		fields = append(fields, limited{fmt.Sprintf("mediaConfig.preFetchMedia[%d].uri", i), uri, MaxURLLength})
+	}
 	if err := checkLimits(fields...); err != nil {
 		return err
 	}

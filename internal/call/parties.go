@@ -70,6 +70,9 @@ type Media struct {
 	Hosting Hosting `json:",omitzero"`
 	// Blob is the app-hosted media session configuration, opaque here.
 	Blob string `json:",omitzero"`
+	// PreFetch are prompts the service fetches when the call is created,
+	// so that they play at once later.
+	PreFetch []string `json:",omitzero"`
 }
 
 // Options are the optional features a bot asks for when it places a call.

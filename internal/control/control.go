@@ -82,19 +82,22 @@ type Service struct {
 	// so that counting its live calls and placing one are one step.
 	placingMu sync.Mutex
 	placing   map[call.Owner]*sync.Mutex
+	// prefetching bounds the prompt fetches in the background.
+	prefetching chan struct{}
 }
 
 // New returns a service over st that hands saved notifications to n. Its
 // committer runs until Close.
 func New(st store.Store, n Notifier, cfg Config, log *slog.Logger) *Service {
 	s := &Service{
-		store:    st,
-		notifier: n,
-		cfg:      cfg,
-		log:      log,
-		now:      time.Now,
-		timers:   newTimers(),
-		placing:  make(map[call.Owner]*sync.Mutex),
+		store:       st,
+		notifier:    n,
+		cfg:         cfg,
+		log:         log,
+		now:         time.Now,
+		timers:      newTimers(),
+		placing:     make(map[call.Owner]*sync.Mutex),
+		prefetching: make(chan struct{}, 8),
 		// Unbuffered: a unit is handed over only when the committer takes
 		// it, so every unit handed over is answered.
 		commits: make(chan pendingCommit),
@@ -186,6 +189,9 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 		}
 		req.Callee, req.CalleeScript = callee.Answering, callee.Script
 	}
+	if s.cfg.Media != nil && len(req.Media.PreFetch) <= call.MaxPrompts {
+		s.prefetch(req.Media.PreFetch)
+	}
 	var placed *call.Call
 	err := s.do(ctx, func(u *unit) error {
 		c, events, err := call.Place(req, u.now, s.cfg.Timing)
@@ -206,6 +212,23 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 		return u.announce(c, events)
 	})
 	return placed, err
+}
+
+// prefetch fetches prompts in the background, a few at a time: the engine
+// keeps what it found, so they play at once when the bot asks. Past the
+// bound, they are fetched when played instead.
+func (s *Service) prefetch(uris []string) {
+	for _, uri := range uris {
+		select {
+		case s.prefetching <- struct{}{}:
+			go func() {
+				defer func() { <-s.prefetching }()
+				s.cfg.Media.Probe(context.Background(), uri)
+			}()
+		default:
+			return
+		}
+	}
 }
 
 // lockPlacing takes the owner's placing lock and returns its release.

@@ -75,7 +75,11 @@ func mediaOf(m *MediaConfig) (call.Media, error) {
 	}
 	switch m.ODataType {
 	case TypeServiceHostedMediaConfig:
-		return call.Media{Hosting: call.ServiceHosted}, nil
+		media := call.Media{Hosting: call.ServiceHosted}
+		for _, p := range m.PreFetchMedia {
+			media.PreFetch = append(media.PreFetch, p.URI)
+		}
+		return media, nil
 	case TypeAppHostedMediaConfig:
 		return call.Media{Hosting: call.AppHosted, Blob: m.Blob}, nil
 	case "":
@@ -208,6 +212,9 @@ func FromCall(c *call.Call) *Call {
 	switch c.Media.Hosting {
 	case call.ServiceHosted:
 		g.MediaConfig = &MediaConfig{ODataType: TypeServiceHostedMediaConfig}
+		for _, uri := range c.Media.PreFetch {
+			g.MediaConfig.PreFetchMedia = append(g.MediaConfig.PreFetchMedia, MediaInfo{ODataType: typePrefix + "mediaInfo", URI: uri})
+		}
 	case call.AppHosted:
 		g.MediaConfig = &MediaConfig{ODataType: TypeAppHostedMediaConfig, Blob: c.Media.Blob}
 	}

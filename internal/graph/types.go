@@ -122,8 +122,10 @@ type InvitationParticipantInfo struct {
 // serviceHostedMediaConfig or appHostedMediaConfig.
 type MediaConfig struct {
 	ODataType string `json:"@odata.type,omitempty"`
-	// Blob belongs to appHostedMediaConfig only.
-	Blob string `json:"blob,omitempty"`
+	// Blob belongs to appHostedMediaConfig only, PreFetchMedia to
+	// serviceHostedMediaConfig.
+	Blob          string      `json:"blob,omitempty"`
+	PreFetchMedia []MediaInfo `json:"preFetchMedia,omitempty"`
 }
 
 // CallOptions is Graph's callOptions, as outgoingCallOptions on create.

@@ -11,8 +11,9 @@ import (
 	"github.com/callplane/callplane/internal/httpx"
 )
 
-// Recordings serves recordings as the real service's recordingLocation
-// does: GET /media/recordings/{callId}/{operationId} with
+// Recordings serves recordings, and a few sample prompts at
+// /media/samples/{beep,menu,goodbye}.wav. Recordings are served as the real
+// service's recordingLocation serves them: GET /media/recordings/{callId}/{operationId} with
 // "Authorization: Bearer <recordingAccessToken>" answers the recording, a
 // WAV file of the recorded length; without the token, or with another,
 // 401. lookup finds a recording; it is there as long as its call is kept.
@@ -40,10 +41,29 @@ func Recordings(lookup func(ctx context.Context, callID, opID string) (call.Reco
 		w.Header().Set("X-Recording-Duration", strconv.FormatFloat(rec.Length.Seconds(), 'f', 3, 64))
 		w.Write(data)
 	})
+	mux.HandleFunc("GET /media/samples/{name}", func(w http.ResponseWriter, r *http.Request) {
+		d, ok := samples[r.PathValue("name")]
+		if !ok {
+			writeError(w, http.StatusNotFound, "itemNotFound", "No such sample: there are beep.wav, menu.wav and goodbye.wav.")
+			return
+		}
+		data := Recording(d, []Interval{{From: 0, To: d}})
+		w.Header().Set("Content-Type", "audio/wav")
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Write(data)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "itemNotFound", "No such media resource.")
 	})
 	return mux
+}
+
+// samples are prompts callplane serves itself, so that a first IVR needs
+// no file server: a tone of each length, in the format the service plays.
+var samples = map[string]time.Duration{
+	"beep.wav":    500 * time.Millisecond,
+	"menu.wav":    3 * time.Second,
+	"goodbye.wav": 1500 * time.Millisecond,
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {
