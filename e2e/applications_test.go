@@ -232,7 +232,7 @@ func TestAppCommands(t *testing.T) {
 		t.Fatalf("app show: %+v", shown)
 	}
 	output(t, nil, append([]string{"app", "remove", added.ID}, data...)...)
-	if out, err := exec.Command(binary, append([]string{"app", "show", added.ID}, data...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), "404") {
+	if out, err := exec.Command(callplaneBinary, append([]string{"app", "show", added.ID}, data...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), "404") {
 		t.Fatalf("a removed application: %v %s", err, out)
 	}
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/callplane/callplane/internal/testenv"
 )
 
-// binary is the callplane command, built once for the package's tests.
-var binary string
+// callplaneBinary is the callplane command, built once for the package's tests.
+var callplaneBinary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "callplane-bin-")
@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "callplane")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/callplane")
+	callplaneBinary = filepath.Join(dir, "callplane")
+	build := exec.Command("go", "build", "-o", callplaneBinary, "../cmd/callplane")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build callplane:", err)
@@ -55,7 +55,7 @@ type process struct {
 // killed when the test ends if still running.
 func run(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(binary, args...), notify: make(chan struct{}, 1)}
+	p := &process{cmd: exec.Command(callplaneBinary, args...), notify: make(chan struct{}, 1)}
 	p.cmd.Env = append(os.Environ(), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -122,7 +122,7 @@ func (p *process) waitLine(t *testing.T, re *regexp.Regexp) []string {
 
 func output(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(callplaneBinary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -218,7 +218,7 @@ func TestSimCommands(t *testing.T) {
 	if !m.Ended {
 		t.Fatal("meeting not ended")
 	}
-	if out, err := exec.Command(binary, append([]string{"sim", "meeting", "show", "no-such-meeting"}, data...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), "404") {
+	if out, err := exec.Command(callplaneBinary, append([]string{"sim", "meeting", "show", "no-such-meeting"}, data...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), "404") {
 		t.Fatalf("unknown meeting: %v %s", err, out)
 	}
 }

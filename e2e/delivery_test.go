@@ -210,7 +210,7 @@ func TestFailedDeliveryInspectable(t *testing.T) {
 		t.Fatalf("admin API with a Graph token: %d", r.Status)
 	}
 
-	out, err := exec.Command(binary, "deliveries", "--data", env.DataDir, "--call", c.ID).CombinedOutput()
+	out, err := exec.Command(callplaneBinary, "deliveries", "--data", env.DataDir, "--call", c.ID).CombinedOutput()
 	if err != nil {
 		t.Fatalf("callplane deliveries: %v\n%s", err, out)
 	}

@@ -212,7 +212,7 @@ func TestConfigurationRefused(t *testing.T) {
 		{"--log-level", "loud", "log-level"},
 	} {
 		t.Run(tc.flag+"="+tc.value, func(t *testing.T) {
-			cmd := exec.Command(binary, "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", tc.flag, tc.value)
+			cmd := exec.Command(callplaneBinary, "serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", tc.flag, tc.value)
 			cmd.Env = cleanEnv()
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()

@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -445,6 +448,15 @@ func TestMediaOnTheSimulatorSide(t *testing.T) {
 	if done, _ := finishedOp(t, in.bot, id, rec.ID); done.ResultInfo.Subcode != 8509 {
 		t.Fatalf("sim call speak: %+v", done)
 	}
+	wavFile := filepath.Join(t.TempDir(), "hello.wav")
+	if err := os.WriteFile(wavFile, media.Recording(700*time.Millisecond, []media.Interval{{From: 0, To: 700 * time.Millisecond}}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec = startOperation(t, in, id, "recordResponse", map[string]any{"playBeep": false, "maxSilenceTimeoutInSeconds": 1})
+	output(t, nil, append([]string{"sim", "call", "speak", id, wavFile}, data...)...)
+	if done, _ := finishedOp(t, in.bot, id, rec.ID); done.ResultInfo.Subcode != 8509 {
+		t.Fatalf("sim call speak FILE: %+v", done)
+	}
 
 	// In a meeting: a person presses keys, the bot's leg hears them.
 	m := createMeeting(t, in.env, "alice")
@@ -511,4 +523,72 @@ func TestSamplePrompts(t *testing.T) {
 	if err != nil || media.Playable(f) != nil || f.Duration() != 3*time.Second {
 		t.Fatalf("menu.wav: %v %v", f, err)
 	}
+}
+
+// TestUploadedSpeech: a person who speaks a WAV file of their own is
+// recorded saying exactly it; audio that is not a playable WAV is refused.
+func TestUploadedSpeech(t *testing.T) {
+	in := startInbound(t)
+	id := mediaCall(t, in)
+	// 300 ms of a ramp at 8 kHz, which the recording holds at 16 kHz.
+	voice := make([]int16, 2400)
+	for i := range voice {
+		voice[i] = int16(10 * (i + 1))
+	}
+	audio := media.Recording(300*time.Millisecond, nil)[:44]
+	binary.LittleEndian.PutUint32(audio[24:], 8000)
+	binary.LittleEndian.PutUint32(audio[28:], 16000)
+	binary.LittleEndian.PutUint32(audio[40:], uint32(2*len(voice)))
+	for _, v := range voice {
+		audio = binary.LittleEndian.AppendUint16(audio, uint16(v))
+	}
+
+	op := startOperation(t, in, id, "recordResponse", map[string]any{"playBeep": false, "maxSilenceTimeoutInSeconds": 1})
+	if r := sim(t, in.env, http.MethodPost, "/calls/"+id+"/speech", map[string]any{"audio": audio}); r.Status != http.StatusNoContent {
+		t.Fatalf("speak the file: %d %s", r.Status, r.Body)
+	}
+	done, _ := finishedOp(t, in.bot, id, op.ID)
+	if done.Status != "Completed" || done.ResultInfo.Subcode != 8509 {
+		t.Fatalf("recording: %+v", done)
+	}
+	req, _ := http.NewRequest(http.MethodGet, *done.RecordingLocation, nil)
+	req.Header.Set("Authorization", "Bearer "+*done.RecordingAccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wav bytes.Buffer
+	wav.ReadFrom(resp.Body)
+	resp.Body.Close()
+	f, err := media.ReadHeader(bytes.NewReader(wav.Bytes()))
+	if resp.StatusCode != http.StatusOK || err != nil || f.Duration() < 1300*time.Millisecond {
+		t.Fatalf("download: %d, %v, %v", resp.StatusCode, f.Duration(), err)
+	}
+	// The ramp, each sample twice, from where the person started speaking.
+	pcm := wav.Bytes()[44:]
+	start := bytes.Index(pcm, []byte{10, 0, 10, 0, 20, 0, 20, 0})
+	if start < 0 {
+		t.Fatal("the recording does not hold the audio spoken")
+	}
+	for i, v := range voice {
+		for _, at := range []int{start + 4*i, start + 4*i + 2} {
+			if got := int16(binary.LittleEndian.Uint16(pcm[at:])); got != v {
+				t.Fatalf("sample %d of the audio spoken is %d in the recording, want %d", i, got, v)
+			}
+		}
+	}
+
+	stereo := bytes.Clone(audio)
+	stereo[22] = 2
+	for name, body := range map[string]any{
+		"not a WAV": map[string]any{"audio": []byte("hello")},
+		"stereo":    map[string]any{"audio": stereo},
+		"both":      map[string]any{"audio": audio, "seconds": 2},
+	} {
+		r := sim(t, in.env, http.MethodPost, "/calls/"+id+"/speech", body)
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "audio") {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	checkNotificationSchemas(t, in.bot)
 }

@@ -235,13 +235,18 @@ const maxBody = 1 << 20
 // optional. It answers bad bodies itself: 413 too large, 415 not JSON, 408
 // too slow, 400 malformed.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	data, err := httpx.ReadBody(w, r, maxBody)
+	return readJSONUpTo(w, r, v, optional, maxBody)
+}
+
+// readJSONUpTo is readJSON for bodies of up to limit bytes.
+func readJSONUpTo(w http.ResponseWriter, r *http.Request, v any, optional bool, limit int64) bool {
+	data, err := httpx.ReadBody(w, r, limit)
 	if err == nil {
 		err = httpx.CheckJSON(r, data)
 	}
 	switch {
 	case errors.Is(err, httpx.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "requestTooLarge", fmt.Sprintf("The body is larger than %d bytes.", maxBody))
+		writeError(w, http.StatusRequestEntityTooLarge, "requestTooLarge", fmt.Sprintf("The body is larger than %d bytes.", limit))
 		return false
 	case errors.Is(err, httpx.ErrNotJSON):
 		writeError(w, http.StatusUnsupportedMediaType, "unsupportedMediaType", "The body must be JSON (Content-Type: application/json).")

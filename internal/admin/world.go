@@ -26,9 +26,9 @@ type World interface {
 	CallView(ctx context.Context, callID string) (*call.Call, error)
 	InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error)
 	PressTones(ctx context.Context, callID, keys string) error
-	Speak(ctx context.Context, callID string, d time.Duration) error
+	Speak(ctx context.Context, callID string, s sim.Speech) error
 	GroupTones(ctx context.Context, groupID, participantID, keys string) error
-	GroupSpeech(ctx context.Context, groupID, participantID string, d time.Duration) error
+	GroupSpeech(ctx context.Context, groupID, participantID string, s sim.Speech) error
 }
 
 func (a *API) worldRoutes() {
@@ -166,10 +166,15 @@ type TonesRequest struct {
 	Tones string `json:"tones"`
 }
 
-// SpeechRequest speaks for a while.
+// SpeechRequest speaks for a while, or speaks a WAV file (base64 in JSON).
 type SpeechRequest struct {
-	Seconds float64 `json:"seconds"`
+	Seconds float64 `json:"seconds,omitempty"`
+	Audio   []byte  `json:"audio,omitempty"`
 }
+
+// maxSpeechBody bounds a speech request: the longest recording
+// (call.MaxRecordSeconds) of 16 kHz audio, in base64, and some.
+const maxSpeechBody = 8 << 20
 
 func (a *API) pressTones(w http.ResponseWriter, r *http.Request) {
 	var req TonesRequest
@@ -195,15 +200,15 @@ func (a *API) pressTones(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) speak(w http.ResponseWriter, r *http.Request) {
 	var req SpeechRequest
-	if !readJSON(w, r, &req, false) {
+	if !readJSONUpTo(w, r, &req, false, maxSpeechBody) {
 		return
 	}
-	d := time.Duration(req.Seconds * float64(time.Second))
+	speech := sim.Speech{Length: time.Duration(req.Seconds * float64(time.Second)), Audio: req.Audio}
 	var err error
 	if pid := r.PathValue("pid"); pid != "" {
-		err = a.World.GroupSpeech(r.Context(), r.PathValue("id"), pid, d)
+		err = a.World.GroupSpeech(r.Context(), r.PathValue("id"), pid, speech)
 	} else {
-		err = a.World.Speak(r.Context(), graph.NormalizeID(r.PathValue("id")), d)
+		err = a.World.Speak(r.Context(), graph.NormalizeID(r.PathValue("id")), speech)
 	}
 	if err != nil {
 		a.worldFailed(w, err)

@@ -186,6 +186,8 @@ type Call struct {
 	// ToneSubscribed says key presses are announced; ToneSeq numbers them.
 	ToneSubscribed bool `json:",omitzero"`
 	ToneSeq        int  `json:",omitzero"`
+	// VoicedRecordings counts the recordings that captured uploaded audio.
+	VoicedRecordings int `json:",omitzero"`
 	// RecordingStatus is what the application last said of its recording.
 	RecordingStatus string `json:",omitzero"`
 

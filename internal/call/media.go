@@ -70,6 +70,8 @@ type MediaJob struct {
 	// SpeechFrom and SpeechTo are the speech the recording captured.
 	SpeechFrom time.Time `json:",omitzero"`
 	SpeechTo   time.Time `json:",omitzero"`
+	// SpeechVoiced says the speech was uploaded audio.
+	SpeechVoiced bool `json:",omitzero"`
 	// EndsAt is when it ends, as things stand; End is how.
 	EndsAt time.Time `json:",omitzero"`
 	End    *JobEnd   `json:",omitzero"`
@@ -323,6 +325,7 @@ func (c *Call) finishJob(now time.Time, op *Operation, end JobEnd) []Event {
 				to = now // cut short by a stop tone or the maximum duration
 			}
 			op.Recording.Speech = []Span{{From: job.SpeechFrom.Sub(job.ListenFrom), To: to.Sub(job.ListenFrom)}}
+			op.Recording.Voiced = job.SpeechVoiced
 		}
 	}
 	if op.Type == RecordResponse && op.Recording == nil {
@@ -425,24 +428,45 @@ func (c *Call) listening(job *MediaJob, now time.Time) bool {
 	return !job.ListenFrom.IsZero() && !now.Before(job.ListenFrom) && now.Before(job.EndsAt)
 }
 
-// Speak is the remote person speaking for d: a recording that is listening
+// Speech is what a simulated person says: for how long, and whether in a
+// voice of their own (audio uploaded to the simulator, which the store keeps
+// beside the call); otherwise their recording renders a tone where they
+// spoke.
+type Speech struct {
+	Length time.Duration
+	Voiced bool
+}
+
+// MaxVoicedRecordings bounds the recordings of one call that keep uploaded
+// audio: each holds up to MaxRecordSeconds of it.
+const MaxVoicedRecordings = 20
+
+// Speak is the remote person speaking: a recording that is listening
 // captures it and ends after the silence that follows (or at its maximum
-// duration); nobody else hears it.
-func (c *Call) Speak(now time.Time, d time.Duration, t Timing) ([]Event, error) {
+// duration); nobody else hears it. heardBy is the recording's operation, ""
+// when nothing was listening.
+func (c *Call) Speak(now time.Time, s Speech, t Timing) (heardBy string, events []Event, err error) {
 	if c.State != Established {
-		return nil, invalid("a person speaks on an established call")
+		return "", nil, invalid("a person speaks on an established call")
 	}
-	if d <= 0 || d > MaxRecordSeconds*time.Second {
-		return nil, invalid("speech lasts from 0 to %d seconds", MaxRecordSeconds)
+	if s.Length <= 0 || s.Length > MaxRecordSeconds*time.Second {
+		return "", nil, invalid("speech lasts from 0 to %d seconds", MaxRecordSeconds)
 	}
-	events := c.advanceMedia(now, t)
+	if s.Voiced && c.VoicedRecordings >= MaxVoicedRecordings {
+		return "", nil, invalid("a call keeps the uploaded audio of at most %d recordings", MaxVoicedRecordings)
+	}
+	events = c.advanceMedia(now, t)
 	head := c.headJob()
 	if head == nil || head.Media.Record == nil || !c.listening(head.Media, now) || !head.Media.SpeechFrom.IsZero() {
-		return events, nil // nobody is listening
+		return "", events, nil // nobody is listening
 	}
-	head.Media.SpeechFrom, head.Media.SpeechTo = now, now.Add(d)
-	c.planRecording(head.Media)
-	return events, nil
+	job := head.Media
+	job.SpeechFrom, job.SpeechTo, job.SpeechVoiced = now, now.Add(s.Length), s.Voiced
+	if s.Voiced {
+		c.VoicedRecordings++
+	}
+	c.planRecording(job)
+	return head.ID, events, nil
 }
 
 // SendTones is the application sending DTMF tones to the remote person:

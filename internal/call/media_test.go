@@ -102,7 +102,7 @@ func TestRecordingEnds(t *testing.T) {
 	}
 	// A stop tone, after speech.
 	c := start(t, RecordSpec{StopTones: []string{"#"}})
-	c.Speak(t0.Add(time.Second), 10*time.Second, inTiming)
+	c.Speak(t0.Add(time.Second), Speech{Length: 10 * time.Second}, inTiming)
 	ev, _ := c.PressTones(t0.Add(3*time.Second), "#", inTiming)
 	op := ev[0].Operation
 	if op == nil || op.Result.Subcode != 8514 || op.CompletionReason != "stopToneDetected" || op.Recording == nil || op.Recording.Length != 3*time.Second {
@@ -110,14 +110,14 @@ func TestRecordingEnds(t *testing.T) {
 	}
 	// The maximum duration, mid-speech.
 	c = start(t, RecordSpec{MaxDuration: 3 * time.Second})
-	c.Speak(t0.Add(time.Second), 10*time.Second, inTiming)
+	c.Speak(t0.Add(time.Second), Speech{Length: 10 * time.Second}, inTiming)
 	ev = c.Advance(t0.Add(3*time.Second), inTiming)
 	if op := ev[0].Operation; op.Result.Code != 200 || op.Result.Subcode != 8515 || op.Recording.Length != 3*time.Second {
 		t.Fatalf("max duration: %+v", op)
 	}
 	// Silence after speech.
 	c = start(t, RecordSpec{MaxSilence: 2 * time.Second, MaxDuration: 60 * time.Second})
-	c.Speak(t0.Add(time.Second), time.Second, inTiming)
+	c.Speak(t0.Add(time.Second), Speech{Length: time.Second}, inTiming)
 	if !c.NextDeadline().Equal(t0.Add(4 * time.Second)) {
 		t.Fatalf("ends at %v", c.NextDeadline().Sub(t0))
 	}
@@ -224,5 +224,41 @@ func TestScript(t *testing.T) {
 	}
 	if err := CheckScript([]ScriptStep{{On: OnAnswered, Press: "1", Hangup: true}}); err == nil {
 		t.Fatal("a step with two actions accepted")
+	}
+}
+
+// TestVoicedSpeech: the recording that hears uploaded audio says so, and
+// a call keeps at most MaxVoicedRecordings of them.
+func TestVoicedSpeech(t *testing.T) {
+	c := answeredCall(t)
+	heardBy, _, err := c.Speak(t0, Speech{Length: time.Second, Voiced: true}, inTiming)
+	if err != nil || heardBy != "" || c.VoicedRecordings != 0 {
+		t.Fatalf("nobody listening: heard by %q, %v, %d kept", heardBy, err, c.VoicedRecordings)
+	}
+	now := t0
+	for i := range MaxVoicedRecordings + 1 {
+		op, _, err := c.Record(now, RecordRequest{Spec: RecordSpec{MaxDuration: 5 * time.Second, MaxSilence: time.Second, InitialSilence: 5 * time.Second}}, inTiming)
+		if err != nil {
+			t.Fatal(err)
+		}
+		heardBy, _, err := c.Speak(now, Speech{Length: time.Second, Voiced: true}, inTiming)
+		if i == MaxVoicedRecordings {
+			if err == nil {
+				t.Fatalf("recording %d kept uploaded audio", i+1)
+			}
+			break
+		}
+		if err != nil || heardBy != op.ID {
+			t.Fatalf("recording %d: heard by %q, %v; want %s", i+1, heardBy, err, op.ID)
+		}
+		now = now.Add(2 * time.Second)
+		ev := c.Advance(now, inTiming)
+		if len(ev) != 1 || ev[0].Operation.Recording == nil || !ev[0].Operation.Recording.Voiced {
+			t.Fatalf("recording %d: %+v", i+1, ev)
+		}
+	}
+	// Speech of the simulator's own still records.
+	if heardBy, _, err := c.Speak(now, Speech{Length: time.Second}, inTiming); err != nil || heardBy == "" {
+		t.Fatalf("unvoiced speech after the limit: %q, %v", heardBy, err)
 	}
 }

@@ -94,7 +94,7 @@ func (c *Call) runScript(_ time.Time, t Timing) []Event {
 		ev, _ := c.PressTones(now, step.Press, t)
 		return ev
 	case step.Speak != 0:
-		ev, _ := c.Speak(now, step.Speak, t)
+		_, ev, _ := c.Speak(now, Speech{Length: step.Speak}, t)
 		return ev
 	default:
 		ev, _ := c.remoteHangUp(now, t)
@@ -107,7 +107,11 @@ func (c *Call) runScript(_ time.Time, t Timing) []Event {
 type Recording struct {
 	Length time.Duration `json:",omitzero"`
 	Speech []Span        `json:",omitzero"`
-	Token  string        `json:",omitzero"`
+	// Voiced says the speech is audio the person uploaded, which the store
+	// keeps under the call and this operation; otherwise it renders as a
+	// tone.
+	Voiced bool   `json:",omitzero"`
+	Token  string `json:",omitzero"`
 	// Location is where it is downloaded (set by whoever serves it).
 	Location string `json:",omitzero"`
 }

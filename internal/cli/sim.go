@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ var simCommands = []struct {
 	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
 	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
 	{"call", "tones", "CALL KEYS", "the remote party presses keys (0-9 * # A-D): the bot hears them once it subscribed to tones", simTones},
-	{"call", "speak", "CALL DURATION", "the remote party speaks for DURATION (2s): a recording that listens captures it", simSpeak},
+	{"call", "speak", "CALL DURATION|FILE.wav", "the remote party speaks for DURATION (2s), or speaks the WAV file: a recording that listens captures it", simSpeak},
 	{"people", "set", "ID", "set how a person (user id or +E164) answers: --answer auto|busy|decline|noAnswer, --delay 1.5s, --name", simSetPerson},
 	{"people", "list", "", "list the people set so far", fixedPath[simOptions](http.MethodGet, "/callplane/people")},
 	{"people", "remove", "ID", "forget a person: calls to them are answered after --answer-delay again", fixedPath[simOptions](http.MethodDelete, "/callplane/people/%s")},
@@ -191,9 +192,11 @@ func simTones(args []string, _ simOptions) (string, string, any, error) {
 }
 
 func simSpeak(args []string, _ simOptions) (string, string, any, error) {
-	d, err := time.ParseDuration(args[1])
-	if err != nil {
-		return "", "", nil, fmt.Errorf("speak: %q is not a duration such as 2s", args[1])
+	req := admin.SpeechRequest{}
+	if d, err := time.ParseDuration(args[1]); err == nil {
+		req.Seconds = d.Seconds()
+	} else if req.Audio, err = os.ReadFile(args[1]); err != nil {
+		return "", "", nil, fmt.Errorf("speak: %q is neither a duration such as 2s nor a WAV file: %v", args[1], err)
 	}
-	return http.MethodPost, "/callplane/calls/" + url.PathEscape(args[0]) + "/speech", admin.SpeechRequest{Seconds: d.Seconds()}, nil
+	return http.MethodPost, "/callplane/calls/" + url.PathEscape(args[0]) + "/speech", req, nil
 }

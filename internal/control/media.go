@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/store"
 )
 
 // MediaEngine plays a call's media: it says how long a prompt plays, or
@@ -167,11 +168,29 @@ func (s *Service) PressTones(ctx context.Context, id, keys string) error {
 	})
 }
 
+// Speech is what a simulated person says: for Length, and, when Audio is
+// set, that audio (a WAV file the media engine has checked), which the
+// recording that hears it keeps.
+type Speech struct {
+	Length time.Duration
+	Audio  []byte
+}
+
 // Speak is the remote party of a call speaking.
-func (s *Service) Speak(ctx context.Context, id string, d time.Duration) error {
+func (s *Service) Speak(ctx context.Context, id string, sp Speech) error {
 	return s.remoteMedia(ctx, id, func(u *unit, c *call.Call) ([]call.Event, error) {
-		return c.Speak(u.now, d, s.cfg.Timing)
+		return u.speak(c, sp)
 	})
+}
+
+// speak has c's remote party speak, and keeps the audio with the
+// recording that heard it.
+func (u *unit) speak(c *call.Call, sp Speech) ([]call.Event, error) {
+	heardBy, events, err := c.Speak(u.now, call.Speech{Length: sp.Length, Voiced: sp.Audio != nil}, u.s.cfg.Timing)
+	if heardBy != "" && sp.Audio != nil {
+		u.ch.Speech = append(u.ch.Speech, store.Speech{CallID: c.ID, OperationID: heardBy, Audio: sp.Audio})
+	}
+	return events, err
 }
 
 func (s *Service) remoteMedia(ctx context.Context, id string, fn func(u *unit, c *call.Call) ([]call.Event, error)) error {
@@ -200,10 +219,10 @@ func (s *Service) GroupTones(ctx context.Context, groupID, participantID, keys s
 	})
 }
 
-// GroupSpeech is a person in a group call speaking for d.
-func (s *Service) GroupSpeech(ctx context.Context, groupID, participantID string, d time.Duration) error {
+// GroupSpeech is a person in a group call speaking: every leg hears them.
+func (s *Service) GroupSpeech(ctx context.Context, groupID, participantID string, sp Speech) error {
 	return s.groupMedia(ctx, groupID, participantID, func(u *unit, leg *call.Call) ([]call.Event, error) {
-		return leg.Speak(u.now, d, s.cfg.Timing)
+		return u.speak(leg, sp)
 	})
 }
 
@@ -238,15 +257,21 @@ func (s *Service) groupMedia(ctx context.Context, groupID, participantID string,
 	})
 }
 
-// Recording returns what a call's recordResponse recorded.
-func (s *Service) Recording(ctx context.Context, callID, opID string) (call.Recording, bool) {
+// Recording returns what a call's recordResponse recorded and, when the
+// person spoke uploaded audio into it, that audio.
+func (s *Service) Recording(ctx context.Context, callID, opID string) (rec call.Recording, speech []byte, ok bool) {
 	c, err := s.store.GetCall(ctx, callID)
 	if err != nil {
-		return call.Recording{}, false
+		return call.Recording{}, nil, false
 	}
 	op, ok := c.Operation(opID)
 	if !ok || op.Recording == nil {
-		return call.Recording{}, false
+		return call.Recording{}, nil, false
 	}
-	return *op.Recording, true
+	if op.Recording.Voiced {
+		if speech, err = s.store.GetSpeech(ctx, callID, opID); err != nil {
+			return call.Recording{}, nil, false
+		}
+	}
+	return *op.Recording, speech, true
 }

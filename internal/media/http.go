@@ -17,10 +17,10 @@ import (
 // "Authorization: Bearer <recordingAccessToken>" answers the recording, a
 // WAV file of the recorded length; without the token, or with another,
 // 401. lookup finds a recording; it is there as long as its call is kept.
-func Recordings(lookup func(ctx context.Context, callID, opID string) (call.Recording, bool)) http.Handler {
+func Recordings(lookup func(ctx context.Context, callID, opID string) (rec call.Recording, speech []byte, ok bool)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /media/recordings/{call}/{op}", func(w http.ResponseWriter, r *http.Request) {
-		rec, ok := lookup(r.Context(), r.PathValue("call"), r.PathValue("op"))
+		rec, speech, ok := lookup(r.Context(), r.PathValue("call"), r.PathValue("op"))
 		token, _ := httpx.BearerToken(r)
 		switch {
 		case !ok:
@@ -31,11 +31,11 @@ func Recordings(lookup func(ctx context.Context, callID, opID string) (call.Reco
 			writeError(w, http.StatusUnauthorized, "unauthenticated", "A recording downloads with its recordingAccessToken as a bearer token.")
 			return
 		}
-		speech := make([]Interval, len(rec.Speech))
-		for i, s := range rec.Speech {
-			speech[i] = Interval{From: s.From, To: s.To}
+		data, err := renderRecording(rec, speech)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "generalException", "The recording cannot be rendered: "+err.Error())
+			return
 		}
-		data := Recording(rec.Length, speech)
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 		w.Header().Set("X-Recording-Duration", strconv.FormatFloat(rec.Length.Seconds(), 'f', 3, 64))
@@ -56,6 +56,19 @@ func Recordings(lookup func(ctx context.Context, callID, opID string) (call.Reco
 		writeError(w, http.StatusNotFound, "itemNotFound", "No such media resource.")
 	})
 	return mux
+}
+
+// renderRecording writes a recording: the person's own audio where they spoke it,
+// or a tone.
+func renderRecording(rec call.Recording, speech []byte) ([]byte, error) {
+	spans := make([]Interval, len(rec.Speech))
+	for i, s := range rec.Speech {
+		spans[i] = Interval{From: s.From, To: s.To}
+	}
+	if rec.Voiced && len(spans) == 1 {
+		return VoicedRecording(rec.Length, spans[0], speech)
+	}
+	return Recording(rec.Length, spans), nil
 }
 
 // samples are prompts callplane serves itself, so that a first IVR needs

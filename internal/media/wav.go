@@ -119,9 +119,67 @@ const Rate = 16000
 // Interval is a stretch of a recording.
 type Interval struct{ From, To time.Duration }
 
+// ReadSpeech checks audio a simulated person is to speak: a WAV file in a
+// format the service plays, whose audio is all there. It returns how long
+// the person speaks.
+func ReadSpeech(audio []byte) (time.Duration, error) {
+	r := bytes.NewReader(audio)
+	f, err := ReadHeader(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := Playable(f); err != nil {
+		return 0, err
+	}
+	if int64(f.DataBytes) > int64(r.Len()) {
+		return 0, fmt.Errorf("the WAV file says it has %d bytes of audio and has %d", f.DataBytes, r.Len())
+	}
+	return f.Duration(), nil
+}
+
 // Recording writes a WAV file (16-bit mono PCM at 16 kHz) of length d:
 // silence, with a 440 Hz tone where someone spoke.
 func Recording(d time.Duration, speech []Interval) []byte {
+	return render(d, func(i int, at time.Duration) int16 {
+		for _, s := range speech {
+			if at >= s.From && at < s.To {
+				return int16(8000 * math.Sin(2*math.Pi*440*float64(i)/Rate))
+			}
+		}
+		return 0
+	})
+}
+
+// VoicedRecording is Recording of someone who spoke audio of their own
+// (checked by ReadSpeech): silence, and from spoke.From to spoke.To their
+// audio, from its start, at 16 kHz.
+func VoicedRecording(d time.Duration, spoke Interval, audio []byte) ([]byte, error) {
+	r := bytes.NewReader(audio)
+	f, err := ReadHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := Playable(f); err != nil {
+		return nil, err
+	}
+	pcm := audio[len(audio)-r.Len():]
+	pcm = pcm[:min(len(pcm), int(f.DataBytes))]
+	return render(d, func(_ int, at time.Duration) int16 {
+		if at < spoke.From || at >= spoke.To {
+			return 0
+		}
+		// Sample by sample at 16 kHz; 8 kHz audio repeats each sample.
+		src := int((at - spoke.From) * time.Duration(f.SampleRate) / time.Second)
+		if 2*src+1 >= len(pcm) {
+			return 0
+		}
+		return int16(binary.LittleEndian.Uint16(pcm[2*src:]))
+	}), nil
+}
+
+// render writes a WAV file (16-bit mono PCM at Rate) of length d, each
+// sample from sample(index, time).
+func render(d time.Duration, sample func(i int, at time.Duration) int16) []byte {
 	samples := int(d.Seconds() * Rate)
 	var b bytes.Buffer
 	b.Grow(44 + 2*samples)
@@ -145,18 +203,10 @@ func Recording(d time.Duration, speech []Interval) []byte {
 		Align: 2, Bits: 16, Data: [4]byte{'d', 'a', 't', 'a'}, DataBytes: uint32(2 * samples),
 	}
 	binary.Write(&b, binary.LittleEndian, header)
-	sample := make([]byte, 2)
+	out := make([]byte, 2)
 	for i := range samples {
-		var v int16
-		at := time.Duration(i) * time.Second / Rate
-		for _, s := range speech {
-			if at >= s.From && at < s.To {
-				v = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/Rate))
-				break
-			}
-		}
-		binary.LittleEndian.PutUint16(sample, uint16(v))
-		b.Write(sample)
+		binary.LittleEndian.PutUint16(out, uint16(sample(i, time.Duration(i)*time.Second/Rate)))
+		b.Write(out)
 	}
 	return b.Bytes()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
+	"github.com/callplane/callplane/internal/media"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -226,9 +227,35 @@ func (w *World) PressTones(ctx context.Context, callID, keys string) error {
 	return w.calls.PressTones(ctx, callID, keys)
 }
 
-// Speak has the remote party of a call speak for d.
-func (w *World) Speak(ctx context.Context, callID string, d time.Duration) error {
-	return w.calls.Speak(ctx, callID, d)
+// Speech is what a person says: for Length, or their own audio (a WAV
+// file in a format the service plays), which recordings keep.
+type Speech struct {
+	Length time.Duration
+	Audio  []byte
+}
+
+// speech checks what a person is to say.
+func (s Speech) speech() (control.Speech, error) {
+	if s.Audio == nil {
+		return control.Speech{Length: s.Length}, nil
+	}
+	if s.Length != 0 {
+		return control.Speech{}, &call.InvalidError{Msg: "Give seconds or audio, not both: audio lasts as long as it lasts."}
+	}
+	d, err := media.ReadSpeech(s.Audio)
+	if err != nil {
+		return control.Speech{}, &call.InvalidError{Msg: "audio: " + err.Error()}
+	}
+	return control.Speech{Length: d, Audio: s.Audio}, nil
+}
+
+// Speak has the remote party of a call speak.
+func (w *World) Speak(ctx context.Context, callID string, s Speech) error {
+	sp, err := s.speech()
+	if err != nil {
+		return err
+	}
+	return w.calls.Speak(ctx, callID, sp)
 }
 
 // GroupTones has a person in a meeting press keys; every bot's leg hears.
@@ -237,8 +264,12 @@ func (w *World) GroupTones(ctx context.Context, groupID, participantID, keys str
 }
 
 // GroupSpeech has a person in a meeting speak.
-func (w *World) GroupSpeech(ctx context.Context, groupID, participantID string, d time.Duration) error {
-	return w.calls.GroupSpeech(ctx, groupID, participantID, d)
+func (w *World) GroupSpeech(ctx context.Context, groupID, participantID string, s Speech) error {
+	sp, err := s.speech()
+	if err != nil {
+		return err
+	}
+	return w.calls.GroupSpeech(ctx, groupID, participantID, sp)
 }
 
 // HangUp has the remote party of a call hang up.

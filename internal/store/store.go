@@ -62,6 +62,11 @@ type Store interface {
 	// DeletePerson removes a person, or says ErrNotFound.
 	DeletePerson(ctx context.Context, tenantID, id string) error
 
+	// GetSpeech returns the audio a simulated person spoke into a call's
+	// recording (Changes.Speech), or ErrNotFound. It goes with its call
+	// when the call is purged.
+	GetSpeech(ctx context.Context, callID, operationID string) ([]byte, error)
+
 	// Pending returns every notification not yet delivered or given up on,
 	// in Seq order.
 	Pending(ctx context.Context) ([]Notification, error)
@@ -83,11 +88,23 @@ type Changes struct {
 	Calls         []*call.Call
 	Groups        []*call.Group
 	Notifications []Notification
+	// Speech is audio that simulated people spoke into recordings of the
+	// calls saved: it is kept apart from the calls, which are rewritten on
+	// every change.
+	Speech []Speech
 }
 
 // Empty reports whether there is nothing to save.
 func (ch *Changes) Empty() bool {
-	return len(ch.Calls) == 0 && len(ch.Groups) == 0 && len(ch.Notifications) == 0
+	return len(ch.Calls) == 0 && len(ch.Groups) == 0 && len(ch.Notifications) == 0 && len(ch.Speech) == 0
+}
+
+// Speech is the audio (a WAV file) a simulated person spoke into the
+// recording that a call's operation made (call.Recording.Voiced).
+type Speech struct {
+	CallID      string
+	OperationID string
+	Audio       []byte
 }
 
 // Deadline is when a call next has something to do.

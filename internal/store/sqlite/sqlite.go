@@ -203,6 +203,15 @@ var schema = []string{
 		data      BLOB NOT NULL,
 		PRIMARY KEY (tenant_id, id)
 	) WITHOUT ROWID;`,
+	// Speech goes with its call: the purge deletes the rows whose call is
+	// gone (few, and small in number: a call keeps at most
+	// call.MaxVoicedRecordings).
+	`CREATE TABLE speech (
+		call_id      TEXT NOT NULL,
+		operation_id TEXT NOT NULL,
+		audio        BLOB NOT NULL,
+		PRIMARY KEY (call_id, operation_id)
+	);`,
 }
 
 func migrate(db *sql.DB) error {
@@ -355,6 +364,12 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *enc
 	}
 	for i, g := range ch.Groups {
 		if err := s.saveGroup(ctx, tx, g, e.groups[i]); err != nil {
+			return err
+		}
+	}
+	for _, sp := range ch.Speech {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO speech (call_id, operation_id, audio) VALUES (?, ?, ?)`,
+			sp.CallID, sp.OperationID, sp.Audio); err != nil {
 			return err
 		}
 	}
@@ -578,6 +593,15 @@ func (s *Store) DeletePerson(ctx context.Context, tenantID, id string) error {
 	})
 }
 
+func (s *Store) GetSpeech(ctx context.Context, callID, operationID string) ([]byte, error) {
+	var audio []byte
+	err := s.read.QueryRowContext(ctx, `SELECT audio FROM speech WHERE call_id = ? AND operation_id = ?`, callID, operationID).Scan(&audio)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return audio, err
+}
+
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, deadline FROM calls WHERE deadline IS NOT NULL`)
 	if err != nil {
@@ -611,17 +635,21 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (calls, notificatio
 	at := cutoff.UnixNano()
 	chunks := []struct {
 		query string
+		args  []any
 		count *int64
 	}{
-		{`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ended_at < ? LIMIT ?)`, &calls},
-		{`DELETE FROM groups WHERE rowid IN (SELECT rowid FROM groups WHERE ended_at < ? LIMIT ?)`, new(int64)},
+		{`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ended_at < ? LIMIT ?)`, []any{at, purgeChunk}, &calls},
+		{`DELETE FROM groups WHERE rowid IN (SELECT rowid FROM groups WHERE ended_at < ? LIMIT ?)`, []any{at, purgeChunk}, new(int64)},
+		// Speech whose call is gone, so after the calls.
+		{`DELETE FROM speech WHERE rowid IN (SELECT s.rowid FROM speech s
+			WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = s.call_id) LIMIT ?)`, []any{purgeChunk}, new(int64)},
 		{`DELETE FROM notifications WHERE seq IN (SELECT seq FROM notifications
 			WHERE seq < coalesce((SELECT seq FROM notifications WHERE created_at >= ?1 ORDER BY seq LIMIT 1), 1 << 62)
-			AND status != 'pending' ORDER BY seq LIMIT ?2)`, &notifications},
+			AND status != 'pending' ORDER BY seq LIMIT ?2)`, []any{at, purgeChunk}, &notifications},
 	}
 	for _, c := range chunks {
 		for {
-			res, err := s.write.ExecContext(ctx, c.query, at, purgeChunk)
+			res, err := s.write.ExecContext(ctx, c.query, c.args...)
 			if err != nil {
 				return calls, notifications, err
 			}

@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BatchConflictsAlone", testBatchConflictsAlone},
 		{"LiveCallsByOwner", testLiveCallsByOwner},
 		{"People", testPeople},
+		{"SpeechGoesWithItsCall", testSpeechGoesWithItsCall},
+		{"SpeechConflictSavesNone", testSpeechConflictSavesNone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -537,5 +540,56 @@ func testPeople(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetPerson(ctx, "tenant-2", "alice"); err != nil {
 		t.Fatalf("another tenant's alice: %v", err)
+	}
+}
+
+// testSpeechGoesWithItsCall: speech is saved with its call's change, read
+// back byte for byte, and purged with the call (not before).
+func testSpeechGoesWithItsCall(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	live, _ := newCall(t, now)
+	ended, _ := newCall(t, now)
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{live, ended}}))
+	audio := []byte("RIFF\x00\x01\x02 not really a WAV, but bytes")
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{live, ended}, Speech: []store.Speech{
+		{CallID: live.ID, OperationID: "op-1", Audio: audio},
+		{CallID: ended.ID, OperationID: "op-1", Audio: audio},
+	}}))
+	got, err := s.GetSpeech(ctx, live.ID, "op-1")
+	if err != nil || !bytes.Equal(got, audio) {
+		t.Fatalf("GetSpeech: %q, %v", got, err)
+	}
+	if _, err := s.GetSpeech(ctx, live.ID, "op-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("speech of another operation: %v, want ErrNotFound", err)
+	}
+	_, err = ended.HangUp(now, call.EndedByApplication, timing)
+	must(t, err)
+	ended.Advance(now, timing)
+	must(t, save(ctx, s, ended, nil))
+	_, _, err = s.Purge(ctx, now.Add(time.Hour))
+	must(t, err)
+	if _, err := s.GetSpeech(ctx, ended.ID, "op-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("speech of a purged call: %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetSpeech(ctx, live.ID, "op-1"); err != nil {
+		t.Fatalf("speech of a live call purged: %v", err)
+	}
+}
+
+// testSpeechConflictSavesNone: speech saved with a change that conflicts
+// is not saved.
+func testSpeechConflictSavesNone(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	must(t, save(ctx, s, c, nil))
+	stale := *c
+	must(t, save(ctx, s, c, nil))
+	err := store.Save(ctx, s, &store.Changes{Calls: []*call.Call{&stale}, Speech: []store.Speech{{CallID: c.ID, OperationID: "op-1", Audio: []byte("x")}}})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("save: %v, want ErrConflict", err)
+	}
+	if _, err := s.GetSpeech(ctx, c.ID, "op-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("speech of a refused change: %v, want ErrNotFound", err)
 	}
 }
