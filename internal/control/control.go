@@ -382,11 +382,12 @@ func (s *Service) advance(ctx context.Context, id string) {
 	case err != nil:
 		s.log.Error("advance call", "call", id, "err", err)
 		// Try again shortly rather than leave the call stuck.
-		s.timers.set(id, s.now().Add(time.Second))
+		s.timers.setNoLater(id, s.now().Add(time.Second))
 	default:
 		// When nothing was due (the deadline moved), nothing was saved and
-		// the call still needs a timer for its new deadline.
-		s.timers.set(id, next)
+		// the call still needs a timer for its deadline; but a command may
+		// have saved the call since it was read here, and set a sooner one.
+		s.timers.setNoLater(id, next)
 	}
 }
 

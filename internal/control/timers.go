@@ -31,6 +31,10 @@ func newTimers() *timers {
 func (t *timers) set(id string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.setLocked(id, at)
+}
+
+func (t *timers) setLocked(id string, at time.Time) {
 	item, ok := t.index[id]
 	switch {
 	case at.IsZero() && ok:
@@ -53,6 +57,19 @@ func (t *timers) set(id string, at time.Time) {
 		default:
 		}
 	}
+}
+
+// setNoLater schedules id at at unless it is due sooner. It is for a
+// deadline read from a call that nothing saved: a unit that saved the call
+// since may have set a sooner deadline, which must stand. A deadline that
+// is too soon only wakes the call to find nothing due.
+func (t *timers) setNoLater(id string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if item, ok := t.index[id]; at.IsZero() || ok && !item.at.After(at) {
+		return
+	}
+	t.setLocked(id, at)
 }
 
 // due removes and returns every id whose deadline is not after now, and the

@@ -1,0 +1,28 @@
+package control
+
+import (
+	"testing"
+	"time"
+)
+
+// TestSetNoLaterKeepsASoonerDeadline: a deadline read from a call nothing
+// saved never replaces a sooner one that a saved change set meanwhile (an
+// invitation's answer, lost behind the keep-alive deadline, left the
+// invitation running for ever).
+func TestSetNoLaterKeepsASoonerDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tm := newTimers()
+	tm.set("call", t0.Add(time.Second)) // the invitation, saved
+	tm.setNoLater("call", t0.Add(time.Hour))
+	tm.setNoLater("call", time.Time{})
+	if ids, _ := tm.due(t0.Add(time.Second)); len(ids) != 1 {
+		t.Fatalf("the sooner deadline was replaced: due %v", ids)
+	}
+	// With nothing scheduled, or something later, it schedules.
+	tm.setNoLater("call", t0.Add(time.Hour))
+	tm.setNoLater("other", t0.Add(2*time.Hour))
+	tm.setNoLater("other", t0.Add(time.Minute))
+	if ids, next := tm.due(t0.Add(time.Minute)); len(ids) != 1 || ids[0] != "other" || !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("due %v, next %v", ids, next)
+	}
+}
