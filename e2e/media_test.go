@@ -500,6 +500,16 @@ func TestMediaOnTheSimulatorSide(t *testing.T) {
 	if fetched.Load() != 1 {
 		t.Fatalf("the prefetched prompt was fetched %d times", fetched.Load())
 	}
+	// And when an incoming call is answered.
+	v := in.ring(t, alice, in.app())
+	in.created(t, v.ID)
+	if r := in.action(t, v.ID, "answer", map[string]any{
+		"callbackUri": in.bot.URL, "acceptedModalities": []string{"audio"},
+		"mediaConfig": map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig", "preFetchMedia": []any{map[string]any{"uri": files.URL + "/welcome.wav"}}},
+	}); r.Status != http.StatusAccepted {
+		t.Fatalf("answer: %d %s", r.Status, r.Body)
+	}
+	eventually(t, "the prompt prefetched on answer", func() bool { return fetched.Load() == 2 })
 
 	// App-hosted media plays nothing here.
 	appHosted := testenv.CallRequest(in.bot.URL)

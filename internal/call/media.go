@@ -34,6 +34,9 @@ const (
 	BeepLength = 500 * time.Millisecond
 	// ToneLength is how long one DTMF tone the application sends lasts.
 	ToneLength = 100 * time.Millisecond
+	// MaxQueuedMedia bounds a call's media queue (Graph documents none):
+	// every queued job is kept in the call.
+	MaxQueuedMedia = 50
 )
 
 // Prompt is one prompt to play: where its audio is, and what the media
@@ -213,7 +216,10 @@ func (c *Call) Record(now time.Time, req RecordRequest, t Timing) (Operation, []
 
 // enqueue adds a media job: last, or first, interrupting the one playing.
 func (c *Call) enqueue(now time.Time, op Operation, first bool, t Timing) (Operation, []Event, error) {
-	var events []Event
+	events := c.advanceMedia(now, t)
+	if len(c.MediaQueue) >= MaxQueuedMedia {
+		return Operation{}, events, invalid("at most %d prompts and recordings can wait on a call; cancelMediaProcessing cancels them", MaxQueuedMedia)
+	}
 	if first {
 		if head := c.headJob(); head != nil {
 			events = append(events, c.finishJob(now, head, JobEnd{Status: Failed, Result: MediaCancelled, CompletionReason: "operationCanceled"})...)

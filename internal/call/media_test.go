@@ -262,3 +262,21 @@ func TestVoicedSpeech(t *testing.T) {
 		t.Fatalf("unvoiced speech after the limit: %q, %v", heardBy, err)
 	}
 }
+
+// TestMediaQueueIsBounded: a call holds at most MaxQueuedMedia waiting
+// jobs; cancelling makes room again.
+func TestMediaQueueIsBounded(t *testing.T) {
+	c := answeredCall(t)
+	for i := range MaxQueuedMedia {
+		if _, _, err := c.PlayPrompts(t0, []Prompt{prompt("https://p/"+strconv.Itoa(i), time.Minute)}, "", inTiming); err != nil {
+			t.Fatalf("prompt %d: %v", i+1, err)
+		}
+	}
+	if _, _, err := c.PlayPrompts(t0, []Prompt{prompt("https://p/more", time.Minute)}, "", inTiming); err == nil {
+		t.Fatalf("prompt %d queued", MaxQueuedMedia+1)
+	}
+	c.CancelMedia(t0, "", inTiming)
+	if _, _, err := c.PlayPrompts(t0, []Prompt{prompt("https://p/again", time.Minute)}, "", inTiming); err != nil {
+		t.Fatalf("after cancelling: %v", err)
+	}
+}

@@ -131,6 +131,11 @@ func printNotification(w io.Writer, r *http.Request, body []byte, raw bool) {
 					Subcode int    `json:"subcode"`
 					Message string `json:"message"`
 				} `json:"resultInfo"`
+				ToneInfo *struct {
+					Tone       string `json:"tone"`
+					SequenceID int64  `json:"sequenceId"`
+				} `json:"toneInfo"`
+				RecordingLocation string `json:"recordingLocation"`
 			}
 			json.Unmarshal(n.ResourceData, &data)
 			if data.State != "" {
@@ -139,8 +144,14 @@ func printNotification(w io.Writer, r *http.Request, body []byte, raw bool) {
 			if data.Status != "" {
 				line += " status=" + data.Status
 			}
+			if ti := data.ToneInfo; ti != nil {
+				line += fmt.Sprintf(" toneInfo=%s (sequenceId %d)", ti.Tone, ti.SequenceID)
+			}
 			if ri := data.ResultInfo; ri != nil {
 				line += fmt.Sprintf(" resultInfo=%d/%d %q", ri.Code, ri.Subcode, ri.Message)
+			}
+			if data.RecordingLocation != "" {
+				line += " recordingLocation=" + data.RecordingLocation
 			}
 		}
 		fmt.Fprintf(w, "%s (%s, message %s)\n", line, signed, r.Header.Get("X-Microsoft-Skype-Message-ID"))

@@ -32,7 +32,7 @@ var simCommands = []struct {
 	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
 	{"call", "tones", "CALL KEYS", "the remote party presses keys (0-9 * # A-D): the bot hears them once it subscribed to tones", simTones},
 	{"call", "speak", "CALL DURATION|FILE.wav", "the remote party speaks for DURATION (2s), or speaks the WAV file: a recording that listens captures it", simSpeak},
-	{"people", "set", "ID", "set how a person (user id or +E164) answers: --answer auto|busy|decline|noAnswer, --delay 1.5s, --name", simSetPerson},
+	{"people", "set", "ID", "set how a person (user id or +E164) answers: --answer auto|busy|decline|noAnswer, --delay 1.5s, --name, and what they do on their calls: --script JSON|@FILE", simSetPerson},
 	{"people", "list", "", "list the people set so far", fixedPath[simOptions](http.MethodGet, "/callplane/people")},
 	{"people", "remove", "ID", "forget a person: calls to them are answered after --answer-delay again", fixedPath[simOptions](http.MethodDelete, "/callplane/people/%s")},
 }
@@ -42,6 +42,7 @@ type simOptions struct {
 	subject, id, name   *string
 	from, to            *string
 	answer, answerDelay *string
+	script              *string
 	people              *stringList
 	phone               *bool
 }
@@ -79,6 +80,7 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			to:          fs.String("to", "app", "call place: the bot called, app (the dev application), app:CLIENT_ID or phone:+E164"),
 			answer:      fs.String("answer", "auto", "people set: auto, busy, decline or noAnswer"),
 			answerDelay: fs.String("delay", "", "people set: how long they take to answer (default: --answer-delay)"),
+			script:      fs.String("script", "", `people set: their script, a JSON list of steps such as [{"on": "promptFinished", "press": "1"}], or @FILE holding it`),
 			people:      &stringList{},
 		}
 		fs.Var(opts.people, "person", "meeting create: a person in the meeting from the start, ID or ID:NAME (repeatable)")
@@ -184,6 +186,18 @@ func simPlaceCall(_ []string, o simOptions) (string, string, any, error) {
 
 func simSetPerson(args []string, o simOptions) (string, string, any, error) {
 	req := admin.PersonRequest{DisplayName: *o.name, Answer: *o.answer, AnswerDelay: *o.answerDelay}
+	if script := *o.script; script != "" {
+		data := []byte(script)
+		if file, ok := strings.CutPrefix(script, "@"); ok {
+			var err error
+			if data, err = os.ReadFile(file); err != nil {
+				return "", "", nil, fmt.Errorf("--script: %v", err)
+			}
+		}
+		if err := json.Unmarshal(data, &req.Script); err != nil {
+			return "", "", nil, fmt.Errorf("--script: not a JSON list of steps: %v", err)
+		}
+	}
 	return http.MethodPut, "/callplane/people/" + url.PathEscape(args[0]), req, nil
 }
 

@@ -189,9 +189,7 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 		}
 		req.Callee, req.CalleeScript = callee.Answering, callee.Script
 	}
-	if s.cfg.Media != nil && len(req.Media.PreFetch) <= call.MaxPrompts {
-		s.prefetch(req.Media.PreFetch)
-	}
+	s.prefetchFor(req.Media)
 	var placed *call.Call
 	err := s.do(ctx, func(u *unit) error {
 		c, events, err := call.Place(req, u.now, s.cfg.Timing)
@@ -212,6 +210,14 @@ func (s *Service) Place(ctx context.Context, req call.Request, roles []string) (
 		return u.announce(c, events)
 	})
 	return placed, err
+}
+
+// prefetchFor fetches a call's mediaConfig.preFetchMedia, so that its
+// prompts are known by the time they are played.
+func (s *Service) prefetchFor(m call.Media) {
+	if s.cfg.Media != nil && len(m.PreFetch) <= call.MaxPrompts {
+		s.prefetch(m.PreFetch)
+	}
 }
 
 // prefetch fetches prompts in the background, a few at a time: the engine

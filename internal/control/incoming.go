@@ -54,6 +54,7 @@ func (s *Service) Receive(ctx context.Context, req call.IncomingRequest) (*call.
 // group call once established; a redirect's target that answers takes the
 // call from the other targets.
 func (s *Service) Answer(ctx context.Context, owner call.Owner, id string, req call.AnswerRequest) error {
+	s.prefetchFor(req.Media)
 	return s.do(ctx, func(u *unit) error {
 		c, err := u.ownCall(owner, id)
 		if err != nil {
