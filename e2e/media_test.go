@@ -315,7 +315,7 @@ func TestSendDtmfTones(t *testing.T) {
 // TestHoldMusicAndRecordingStatus: on a meeting leg, hold music for a
 // participant (one at a time) and updateRecordingStatus, seen in the roster.
 func TestHoldMusicAndRecordingStatus(t *testing.T) {
-	env, _, l := groupHarness(t, false)
+	env, m, l := groupHarness(t, false)
 	var alice, bob string
 	for _, p := range l.participants(t) {
 		switch idOf(p.Info.Identity) {
@@ -345,17 +345,37 @@ func TestHoldMusicAndRecordingStatus(t *testing.T) {
 		t.Fatalf("hold for bob once alice is off hold: %d %s", r.Status, r.Body)
 	}
 
-	r = env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/updateRecordingStatus", l.token, map[string]any{"status": "recording", "clientContext": "rec"})
+	// updateRecordingStatus is for policy-recording bots, which host their
+	// media: refused on the service-hosted leg, completed on an app-hosted
+	// one and shown in every leg's roster.
+	checkGraphError(t, env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/updateRecordingStatus", l.token, map[string]any{"status": "recording"}), http.StatusBadRequest, "BadRequest")
+	recorder := &leg{env: env, bot: testbot.Start(t), token: l.token}
+	body := joinBody(recorder.bot.URL, m, "organizer", false)
+	body["mediaConfig"] = map[string]any{"@odata.type": "#microsoft.graph.appHostedMediaConfig", "blob": "{}"}
+	if r := env.Do(t, http.MethodPost, "/v1.0/communications/calls", l.token, body); r.Status != http.StatusCreated {
+		t.Fatalf("join with app-hosted media: %d %s", r.Status, r.Body)
+	} else {
+		r.JSON(t, &recorder.call)
+	}
+	recorder.waitEstablished(t, m)
+	r = env.Do(t, http.MethodPost, testenv.CallPath(recorder.call.ID)+"/updateRecordingStatus", l.token, map[string]any{"status": "recording", "clientContext": "rec"})
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"status":"Completed"`) {
 		t.Fatalf("updateRecordingStatus: %d %s", r.Status, r.Body)
 	}
-	app := env.Server.Directory().DefaultApplication().ClientID
-	l.bot.Wait(t, wait, "the bot recording in the roster", func(all []testbot.Notification) bool {
+	checkSchema(t, "microsoft.graph.updateRecordingStatusOperation", r.Body)
+	l.bot.Wait(t, wait, "the recording bot in the roster", func(all []testbot.Notification) bool {
 		rs := testbot.Acked(all, l.roster())
-		return len(rs) > 0 && strings.Contains(string(rs[len(rs)-1].Data), `"recordingStatus":"recording"`) && strings.Contains(string(rs[len(rs)-1].Data), app)
+		return len(rs) > 0 && strings.Contains(string(rs[len(rs)-1].Data), `"recordingStatus":"recording"`) && strings.Contains(string(rs[len(rs)-1].Data), recorder.call.MyParticipantID)
 	})
+	var seen admin.GroupView
+	sim(t, env, http.MethodGet, "/meetings/"+m.ID, nil).JSON(t, &seen)
+	for _, p := range seen.Participants {
+		if rec := p.RecordingInfo; (p.ID == recorder.call.MyParticipantID) != (rec != nil && rec.RecordingStatus == "recording") {
+			t.Errorf("the simulator's roster: %s records %+v", p.ID, rec)
+		}
+	}
 
-	checkNotificationSchemas(t, l.bot)
+	checkNotificationSchemas(t, l.bot, recorder.bot)
 }
 
 // TestScriptedIVR: a scripted person calls the bot; the bot (a test
@@ -517,6 +537,15 @@ func TestMediaOnTheSimulatorSide(t *testing.T) {
 	ah := graphID(t, in.env.Do(t, http.MethodPost, "/v1.0/communications/calls", in.env.Token, appHosted))
 	in.bot.WaitAcked(t, wait, "/communications/calls/"+ah, 2)
 	checkGraphError(t, in.action(t, ah, "playPrompt", promptBody(files.URL+"/x.wav")), http.StatusBadRequest, "BadRequest")
+	// ...but records, as a policy-recording bot does; the simulator shows it.
+	if r := in.action(t, ah, "updateRecordingStatus", map[string]any{"status": "recording"}); r.Status != http.StatusOK {
+		t.Fatalf("updateRecordingStatus: %d %s", r.Status, r.Body)
+	}
+	var seen admin.CallView
+	sim(t, in.env, http.MethodGet, "/calls/"+ah, nil).JSON(t, &seen)
+	if seen.RecordingStatus != "recording" {
+		t.Fatalf("the simulator's view of a recording bot's call: %+v", seen)
+	}
 	checkNotificationSchemas(t, in.bot, l.bot)
 }
 

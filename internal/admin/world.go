@@ -77,6 +77,9 @@ type CallView struct {
 	// the DTMF keys the bot sent.
 	Prompts       []PromptHeard `json:"prompts"`
 	TonesReceived string        `json:"tonesReceived"`
+	// RecordingStatus is what the bot last said of its recording
+	// (updateRecordingStatus).
+	RecordingStatus string `json:"recordingStatus,omitempty"`
 	// Script is the person's script, and how far it got.
 	Script     []ScriptStepView `json:"script,omitempty"`
 	ScriptStep int              `json:"scriptStep"`
@@ -107,7 +110,7 @@ func callView(c *call.Call) CallView {
 	v := CallView{
 		ID: c.ID, ApplicationID: c.Owner.AppID, Direction: string(c.Direction), State: string(c.State),
 		Remote: graph.IdentitySetOf(c.RemoteIdentity()), Outcome: string(c.Remote.Outcome), Reason: c.Remote.Reason,
-		CreatedAt: c.CreatedAt, EndedAt: optionalTime(c.EndedAt),
+		CreatedAt: c.CreatedAt, EndedAt: optionalTime(c.EndedAt), RecordingStatus: c.RecordingStatus,
 	}
 	if c.Remote.Target != nil {
 		v.Target = graph.IdentitySetOf(*c.Remote.Target)

@@ -144,6 +144,11 @@ type Heard struct {
 // hosts itself.
 var ErrMediaMode = invalid("this action needs a call with service-hosted media (mediaConfig serviceHostedMediaConfig)")
 
+// ErrNotPolicyRecording is updateRecordingStatus on a call whose media the
+// service hosts: the action is for policy-recording bots, which host the
+// media they record.
+var ErrNotPolicyRecording = invalid("updateRecordingStatus is for Teams policy-based recording bots, whose calls host their own media (mediaConfig appHostedMediaConfig)")
+
 func (c *Call) serviceHosted() error {
 	if c.Media.Hosting != ServiceHosted {
 		return ErrMediaMode
@@ -512,6 +517,9 @@ func (c *Call) SetRecordingStatus(status, clientContext string) (Operation, erro
 	case "recording", "notRecording", "failed":
 	default:
 		return Operation{}, invalid("status must be recording, notRecording or failed, not %q", status)
+	}
+	if c.Media.Hosting != AppHosted {
+		return Operation{}, ErrNotPolicyRecording
 	}
 	if !c.State.Live() || c.State == Incoming {
 		return Operation{}, invalid("the call must be established")
