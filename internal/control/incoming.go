@@ -271,6 +271,14 @@ func (u *unit) transferred(c *call.Call, tr *call.Transfer) error {
 // RemoteHangUp ends a call from its simulated remote side: the caller of
 // an incoming call, or the person a bot's call reached.
 func (s *Service) RemoteHangUp(ctx context.Context, id string) error {
+	return s.byRemoteParty(ctx, id, func(u *unit, c *call.Call) ([]call.Event, error) {
+		return c.RemoteHangUp(u.now, s.cfg.Timing)
+	})
+}
+
+// byRemoteParty runs what the simulated remote party of a call does, and
+// announces it.
+func (s *Service) byRemoteParty(ctx context.Context, id string, fn func(u *unit, c *call.Call) ([]call.Event, error)) error {
 	return s.do(ctx, func(u *unit) error {
 		c, err := u.call(id)
 		if err != nil {
@@ -279,10 +287,11 @@ func (s *Service) RemoteHangUp(ctx context.Context, id string) error {
 		if c.Remote == nil {
 			return ErrNoRemote
 		}
-		events, err := c.RemoteHangUp(u.now, s.cfg.Timing)
+		events, err := fn(u, c)
 		if err != nil {
 			return err
 		}
+		u.touchCall(c)
 		return u.announce(c, events)
 	})
 }

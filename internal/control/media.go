@@ -163,7 +163,7 @@ func (s *Service) HoldMusic(ctx context.Context, owner call.Owner, id, participa
 
 // PressTones is the remote party of a call pressing keys.
 func (s *Service) PressTones(ctx context.Context, id, keys string) error {
-	return s.remoteMedia(ctx, id, func(u *unit, c *call.Call) ([]call.Event, error) {
+	return s.byRemoteParty(ctx, id, func(u *unit, c *call.Call) ([]call.Event, error) {
 		return c.PressTones(u.now, keys, s.cfg.Timing)
 	})
 }
@@ -178,7 +178,7 @@ type Speech struct {
 
 // Speak is the remote party of a call speaking.
 func (s *Service) Speak(ctx context.Context, id string, sp Speech) error {
-	return s.remoteMedia(ctx, id, func(u *unit, c *call.Call) ([]call.Event, error) {
+	return s.byRemoteParty(ctx, id, func(u *unit, c *call.Call) ([]call.Event, error) {
 		return u.speak(c, sp)
 	})
 }
@@ -191,24 +191,6 @@ func (u *unit) speak(c *call.Call, sp Speech) ([]call.Event, error) {
 		u.ch.Speech = append(u.ch.Speech, store.Speech{CallID: c.ID, OperationID: heardBy, Audio: sp.Audio})
 	}
 	return events, err
-}
-
-func (s *Service) remoteMedia(ctx context.Context, id string, fn func(u *unit, c *call.Call) ([]call.Event, error)) error {
-	return s.do(ctx, func(u *unit) error {
-		c, err := u.call(id)
-		if err != nil {
-			return err
-		}
-		if c.Remote == nil {
-			return ErrNoRemote
-		}
-		events, err := fn(u, c)
-		if err != nil {
-			return err
-		}
-		u.touchCall(c)
-		return u.announce(c, events)
-	})
 }
 
 // GroupTones is a person in a group call pressing keys: every leg hears
