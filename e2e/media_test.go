@@ -438,7 +438,6 @@ func TestScriptedIVR(t *testing.T) {
 		t.Fatalf("the caller's side: %+v", view)
 	}
 	checkNotificationSchemas(t, in.webhook, in.bot)
-
 }
 
 // TestMediaOnTheSimulatorSide: keys and speech from the command line, a
