@@ -37,6 +37,12 @@ const (
 	// MaxQueuedMedia bounds a call's media queue (Graph documents none):
 	// every queued job is kept in the call.
 	MaxQueuedMedia = 50
+	// MaxTonesSent bounds one sendDtmfTones (Graph documents no limit).
+	MaxTonesSent = 100
+	// MaxHeard and MaxTonesHeard bound what the simulator keeps of what the
+	// person heard: the last prompts, and the last keys sent.
+	MaxHeard      = 100
+	MaxTonesHeard = 1000
 )
 
 // Prompt is one prompt to play: where its audio is, and what the media
@@ -353,6 +359,9 @@ func (c *Call) finishJob(now time.Time, op *Operation, end JobEnd) []Event {
 				outcome = "cancelled"
 			}
 			c.Remote.Heard = append(c.Remote.Heard, Heard{URI: p.URI, Length: p.Length, Outcome: outcome})
+			if n := len(c.Remote.Heard); n > MaxHeard {
+				c.Remote.Heard = slices.Delete(c.Remote.Heard, 0, n-MaxHeard)
+			}
 		}
 	}
 	done := *op
@@ -486,8 +495,8 @@ func (c *Call) SendTones(now time.Time, tones []string, delayBetween time.Durati
 	if !c.State.Live() || c.State == Incoming {
 		return Operation{}, invalid("the call must be established to send tones")
 	}
-	if len(tones) == 0 {
-		return Operation{}, invalid("tones is required")
+	if len(tones) == 0 || len(tones) > MaxTonesSent {
+		return Operation{}, invalid("tones is required: 1 to %d tones", MaxTonesSent)
 	}
 	if delayBetween < 0 || delayBetween > 10*time.Second {
 		return Operation{}, invalid("delayBetweenTonesMs must be from 0 to 10000")

@@ -280,3 +280,37 @@ func TestMediaQueueIsBounded(t *testing.T) {
 		t.Fatalf("after cancelling: %v", err)
 	}
 }
+
+// TestWhatThePersonHeardIsBounded: a long call keeps the last prompts and
+// keys the person heard, not all of them.
+func TestWhatThePersonHeardIsBounded(t *testing.T) {
+	c := answeredCall(t)
+	now := t0
+	for i := range MaxHeard + 5 {
+		if _, _, err := c.PlayPrompts(now, []Prompt{prompt("https://p/"+strconv.Itoa(i), time.Second)}, "", inTiming); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+		c.Advance(now, inTiming)
+	}
+	if n := len(c.Remote.Heard); n != MaxHeard || c.Remote.Heard[n-1].URI != "https://p/"+strconv.Itoa(MaxHeard+4) {
+		t.Fatalf("heard %d prompts, the last %+v", n, c.Remote.Heard[n-1])
+	}
+	tones := make([]string, MaxTonesSent)
+	for i := range tones {
+		tones[i] = "tone1"
+	}
+	for range MaxTonesHeard/MaxTonesSent + 1 {
+		if _, err := c.SendTones(now, tones, 0, ""); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+		c.Advance(now, inTiming)
+	}
+	if n := len(c.Remote.TonesReceived); n != MaxTonesHeard {
+		t.Fatalf("kept %d keys heard", n)
+	}
+	if _, err := c.SendTones(now, append(tones, "tone2"), 0, ""); err == nil {
+		t.Fatalf("%d tones sent at once", MaxTonesSent+1)
+	}
+}

@@ -125,7 +125,8 @@ func (c *Call) completeOperation(i int) Operation {
 		// resultInfo; the person has heard the tones.
 		op.Result, op.CompletionReason = nil, "completedSuccessfully"
 		if c.Remote != nil {
-			c.Remote.TonesReceived += op.DTMF
+			heard := c.Remote.TonesReceived + op.DTMF
+			c.Remote.TonesReceived = heard[max(0, len(heard)-MaxTonesHeard):]
 		}
 	}
 	if len(op.Answers) == len(op.Invitees) && len(op.Answers) > 0 {
