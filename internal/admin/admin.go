@@ -43,7 +43,9 @@ type Deps struct {
 	// CheckURL vets an application's calling webhook as callback URIs are
 	// vetted.
 	CheckURL func(string) error
-	Log      *slog.Logger
+	// Reset starts the world over (POST /callplane/reset).
+	Reset func(ctx context.Context) error
+	Log   *slog.Logger
 }
 
 // API serves the admin routes.
@@ -56,6 +58,7 @@ type API struct {
 func New(d Deps) *API {
 	a := &API{Deps: d, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /callplane/deliveries", a.deliveries)
+	a.mux.HandleFunc("POST /callplane/reset", a.reset)
 	a.simulatorRoutes()
 	a.applicationRoutes()
 	a.worldRoutes()
@@ -78,6 +81,21 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// reset ends and forgets every call, meeting, person, delivery and
+// recording, and answers 204 once that is done.
+func (a *API) reset(w http.ResponseWriter, r *http.Request) {
+	if a.Reset == nil {
+		writeError(w, http.StatusNotImplemented, "notSupported", "This callplane cannot be reset.")
+		return
+	}
+	if err := a.Reset(r.Context()); err != nil {
+		a.Log.Error("reset", "err", err)
+		writeError(w, http.StatusInternalServerError, "generalException", "The reset failed: "+err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Delivery is one notification and how its delivery went, as the admin API

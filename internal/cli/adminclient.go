@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -21,12 +22,26 @@ type adminClient struct {
 	secret string
 }
 
-// adminFlags adds --data and --url to a command's flags; connect, called
-// after parsing, returns the client they name.
+// adminFlags adds --data, --url, --ready-file and --admin-secret to a
+// command's flags; connect, called after parsing, returns the client they
+// name: the callplane of a ready file (serve --ready-file), or the one
+// running on a data directory, or at a URL with a secret.
 func adminFlags(fs *flag.FlagSet) (connect func() (*adminClient, error)) {
 	data := fs.String("data", server.Defaults().DataDir, "data directory of the running callplane (holds its address and admin credential)")
 	base := fs.String("url", "", "base URL of callplane (default: the one that runs on --data)")
+	readyFile := fs.String("ready-file", "", "the --ready-file of the running callplane: its URL and admin credential (instead of --data)")
+	secret := fs.String("admin-secret", "", "the admin credential, with --url (default: the one in --data)")
 	return func() (*adminClient, error) {
+		if *readyFile != "" {
+			r, err := readReady(*readyFile)
+			if err != nil {
+				return nil, err
+			}
+			return &adminClient{base: cmpOr(*base, r.BaseURL), secret: cmpOr(*secret, r.AdminSecret)}, nil
+		}
+		if *base != "" && *secret != "" {
+			return &adminClient{base: strings.TrimSuffix(*base, "/"), secret: *secret}, nil
+		}
 		id, err := server.OpenIdentity(*data)
 		if err != nil {
 			return nil, err
@@ -37,6 +52,27 @@ func adminFlags(fs *flag.FlagSet) (connect func() (*adminClient, error)) {
 		}
 		return &adminClient{base: strings.TrimSuffix(u, "/"), secret: id.Directory.AdminSecret()}, nil
 	}
+}
+
+// readReady reads a server's --ready-file.
+func readReady(path string) (server.Ready, error) {
+	var r server.Ready
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(data, &r); err != nil || r.BaseURL == "" {
+		return r, fmt.Errorf("%s is not a callplane ready file (serve --ready-file): %v", path, err)
+	}
+	return r, nil
+}
+
+// cmpOr is a, or b when a is empty, without a trailing slash.
+func cmpOr(a, b string) string {
+	if a == "" {
+		a = b
+	}
+	return strings.TrimSuffix(a, "/")
 }
 
 // do sends a request with a JSON body (none if nil) and returns the response

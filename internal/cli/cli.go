@@ -29,6 +29,7 @@ func commands() []command {
 		{"deliveries", "list recent notification deliveries of a running callplane", runDeliveries},
 		{"sim", "drive the simulator: meetings and the people in them (callplane sim for its commands)", runSim},
 		{"app", "manage app registrations: add, list, show, set, remove, secret, certificate", runApp},
+		{"reset", "end and forget every call, meeting, person and fault of a running callplane: start clean", runReset},
 	}
 }
 

@@ -19,6 +19,17 @@ import (
 	"github.com/callplane/callplane/internal/server"
 )
 
+// onOff reads a switch's value.
+func onOff(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "true", "1":
+		return true, nil
+	case "off", "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("want on or off")
+}
+
 func runServe(args []string, stdout, stderr io.Writer) error {
 	cfg := server.Defaults()
 	fs := newFlagSet("serve", "Run callplane until interrupted.", stderr)
@@ -36,17 +47,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Timing.RingTimeout, "ring-timeout", cfg.Timing.RingTimeout, "how long a call rings a simulated person who does not answer")
 	fs.StringVar(&cfg.CallingWebhook, "calling-webhook", "", "the dev application's calling webhook: where calls to it are announced (kept in the data directory)")
 	fs.Func("prompt-fetch", "on: fetch the prompts bots play (their length and format count); off: play each for --prompt-duration (default on)", func(v string) error {
-		switch strings.ToLower(v) {
-		case "on", "true", "1":
-			cfg.PromptFetch = true
-		case "off", "false", "0":
-			cfg.PromptFetch = false
-		default:
-			return fmt.Errorf("want on or off")
-		}
-		return nil
+		on, err := onOff(v)
+		cfg.PromptFetch = on
+		return err
 	})
 	fs.DurationVar(&cfg.PromptDuration, "prompt-duration", cfg.PromptDuration, "how long each prompt plays with --prompt-fetch=off")
+	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "once callplane accepts requests, write a JSON file here with its URLs, tenant, client id and secret, admin secret and pid (removed at exit)")
+	fs.BoolVar(&cfg.Ephemeral, "ephemeral", false, "keep everything in a temporary data directory, removed at exit (--data is ignored)")
+	fs.Func("timeline", "on: record each call's requests for GET /callplane/calls/{id}/timeline and scenarios; off: do not (default on)", func(v string) error {
+		on, err := onOff(v)
+		cfg.Timeline = on
+		return err
+	})
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long ended calls and delivered notifications are kept for inspection")
 	fs.StringVar(&cfg.CallbackIssuer, "callback-issuer", cfg.CallbackIssuer, "iss claim of the tokens on notifications")
 	fs.DurationVar(&cfg.Delivery.RetryDeadline, "delivery-deadline", cfg.Delivery.RetryDeadline, "how long a notification is retried before it is marked failed")

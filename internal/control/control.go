@@ -84,6 +84,9 @@ type Service struct {
 	placing   map[call.Owner]*sync.Mutex
 	// prefetching bounds the prompt fetches in the background.
 	prefetching chan struct{}
+	// exclusive is held shared by every unit of work, and alone by
+	// Exclusive: a reset sees no command half done.
+	exclusive sync.RWMutex
 }
 
 // New returns a service over st that hands saved notifications to n. Its
@@ -106,6 +109,18 @@ func New(st store.Store, n Notifier, cfg Config, log *slog.Logger) *Service {
 	}
 	go s.commitLoop()
 	return s
+}
+
+// Exclusive runs fn while no command runs, with every timer cancelled: for
+// a reset of the world, which fn does to the store and whatever else
+// remembers calls. A command under way finishes first (its notifications
+// handed to delivery); commands that come meanwhile wait, then find the
+// world fn left.
+func (s *Service) Exclusive(fn func() error) error {
+	s.exclusive.Lock()
+	defer s.exclusive.Unlock()
+	s.timers.clear()
+	return fn()
 }
 
 // Close stops the committer. Commands after it fail with ErrClosed.

@@ -72,6 +72,14 @@ func (t *timers) setNoLater(id string, at time.Time) {
 	t.setLocked(id, at)
 }
 
+// clear cancels every deadline.
+func (t *timers) clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.heap = t.heap[:0]
+	clear(t.index)
+}
+
 // due removes and returns every id whose deadline is not after now, and the
 // next deadline after them (zero if none).
 func (t *timers) due(now time.Time) (ids []string, next time.Time) {

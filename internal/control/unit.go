@@ -29,6 +29,8 @@ type unit struct {
 
 // do runs fn as a unit of work and saves what it changed.
 func (s *Service) do(ctx context.Context, fn func(u *unit) error) error {
+	s.exclusive.RLock()
+	defer s.exclusive.RUnlock()
 	s.running.Add(1)
 	defer s.running.Add(-1)
 	for attempt := 0; ; attempt++ {

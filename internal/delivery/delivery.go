@@ -156,6 +156,9 @@ type stream struct {
 	// headSince is when the head notification was first attempted by this
 	// process: its retry deadline counts from there.
 	headSince time.Time
+	// forgotten says Forget dropped the stream: an attempt in flight
+	// finishes, and nothing follows it.
+	forgotten bool
 }
 
 type streamState int
@@ -258,6 +261,24 @@ func (d *Dispatcher) Wait(ctx context.Context) {
 	d.abort()
 	close(d.updates)
 	<-d.flushed
+}
+
+// Forget drops every notification queued or waiting for a retry, as when
+// the world is reset: none of them is sent. Attempts in flight finish, and
+// their outcomes are recorded (of notifications no longer stored).
+func (d *Dispatcher) Forget() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.streams {
+		s.forgotten = true
+		s.state = idle // a parked stream's retry timer finds it idle
+		s.queue = nil
+	}
+	for _, h := range d.hosts {
+		h.ready = nil // its workers finish their attempt and stop
+		h.queued = 0
+	}
+	clear(d.streams)
 }
 
 // Enqueue takes notifications that were just saved.
@@ -366,6 +387,10 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if s.forgotten {
+		return store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{Status: store.Failed, Attempts: n.Attempts + 1,
+			LastStatusCode: status, LastError: "forgotten: the world was reset", LastAttemptAt: now}}
+	}
 	s.queue[0].Attempts++
 	u := store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
 		Attempts:       s.queue[0].Attempts,

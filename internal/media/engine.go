@@ -87,6 +87,14 @@ func (e *PromptError) Error() string { return e.Msg }
 // InvalidFormat reports whether the file itself is at fault.
 func (e *PromptError) InvalidFormat() bool { return e.Format }
 
+// Forget drops what the engine remembers of prompts, so that a reset
+// world fetches them afresh.
+func (e *Engine) Forget() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.cache)
+}
+
 // Probe returns how long the prompt at uri plays once, fetching its header
 // (once: the answer is cached per URI), or a *PromptError saying why it
 // cannot play.

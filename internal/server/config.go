@@ -64,7 +64,17 @@ type Config struct {
 	// PromptDuration.
 	PromptFetch    bool
 	PromptDuration time.Duration
-	Logger         *slog.Logger
+	// ReadyFile, when set, is where a JSON description of the running
+	// server (Ready) is written once it accepts requests, and removed when
+	// it stops.
+	ReadyFile string
+	// Ephemeral keeps everything in a temporary data directory, removed
+	// when the server stops; DataDir is then ignored.
+	Ephemeral bool
+	// Timeline records each call's requests for GET
+	// /callplane/calls/{id}/timeline and scenarios.
+	Timeline bool
+	Logger   *slog.Logger
 }
 
 // Defaults returns a configuration with every default filled in.
@@ -80,6 +90,7 @@ func Defaults() Config {
 		MaxConnsPerClient: 256,
 		PromptFetch:       true,
 		PromptDuration:    time.Second,
+		Timeline:          true,
 	}
 }
 
@@ -100,7 +111,7 @@ func (c Config) Validate() error {
 	}
 	address("listen", c.Listen, false)
 	address("tls-listen", c.TLSListen, true)
-	if c.DataDir == "" {
+	if c.DataDir == "" && !c.Ephemeral {
 		fail("data", `""`, "must name a directory")
 	}
 	if c.PublicURL != "" {

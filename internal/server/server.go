@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/callplane/callplane/internal/admin"
@@ -112,6 +113,8 @@ type Server struct {
 	store    store.Store
 	delivery *delivery.Dispatcher
 	calls    *control.Service
+	world    *sim.World
+	engine   *media.Engine
 
 	http *http.Server
 	// listenURL is the HTTP listener's own address; tlsListenURL the HTTPS
@@ -121,8 +124,10 @@ type Server struct {
 	httpURL, tlsURL         string
 	// caPath is set when the HTTPS listener's certificate is callplane's own.
 	caPath string
-	cancel context.CancelFunc
-	done   chan struct{}
+	// stopping is set when Shutdown begins: health says 503 from then on.
+	stopping atomic.Bool
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // Start opens the data directory and starts serving. It returns once the
@@ -134,6 +139,16 @@ func Start(cfg Config) (s *Server, err error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Ephemeral {
+		if cfg.DataDir, err = os.MkdirTemp("", "callplane-"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				os.RemoveAll(cfg.DataDir)
+			}
+		}()
 	}
 	identity, err := OpenIdentity(cfg.DataDir)
 	if err != nil {
@@ -211,12 +226,14 @@ func Start(cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	world := sim.New(dir, st)
+	s.world = world
 	engine := media.New(media.Config{
 		Check:         cfg.Delivery.Policy.Check,
 		Dial:          cfg.Delivery.Policy.DialContext((&net.Dialer{}).DialContext),
 		Fetch:         cfg.PromptFetch,
 		FixedDuration: cfg.PromptDuration,
 	})
+	s.engine = engine
 	s.calls = control.New(st, s.delivery, control.Config{
 		Timing:         cfg.Timing,
 		Retention:      cfg.Retention,
@@ -250,6 +267,7 @@ func Start(cfg Config) (s *Server, err error) {
 		Calls:        s.calls,
 		World:        world,
 		CheckURL:     cfg.Delivery.Policy.Check,
+		Reset:        s.Reset,
 		Log:          log.With("component", "admin"),
 	})
 
@@ -292,6 +310,14 @@ func Start(cfg Config) (s *Server, err error) {
 		<-serveDone
 		<-timersDone
 	}()
+	if cfg.ReadyFile != "" {
+		// The listeners are bound and served: a request made once the file
+		// exists is answered.
+		if err := writeReady(cfg.ReadyFile, s.Ready()); err != nil {
+			s.Shutdown(context.Background())
+			return nil, fmt.Errorf("--ready-file: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -384,9 +410,7 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 	identity := http.NewServeMux()
 	s.tokens.Routes(identity, s.advertised)
 	signer.Routes(identity, s.advertised)
-	identity.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
+	identity.HandleFunc("GET /healthz", s.health)
 	identity.HandleFunc("/", auth.Unrouted(identity))
 	return containPanics(s.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -394,6 +418,10 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 		case "v1.0", "beta":
 			api.ServeHTTP(w, r)
 		case "callplane":
+			if r.URL.Path == "/callplane/health" && r.Method == http.MethodGet {
+				s.health(w, r) // without credentials: for probes and CI scripts
+				return
+			}
 			adminAPI.ServeHTTP(w, r)
 		case "media":
 			recordings.ServeHTTP(w, r)
@@ -401,6 +429,19 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 			identity.ServeHTTP(w, r)
 		}
 	}))
+}
+
+// health answers liveness and readiness in one: 200 while callplane
+// serves, 503 once it is stopping.
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.stopping.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"stopping"}` + "\n"))
+		return
+	}
+	w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
 // containPanics turns a handler's panic into an error logged with its
@@ -454,13 +495,38 @@ func (s *Server) Notifications(ctx context.Context, f store.Filter) ([]store.Not
 	return s.store.Notifications(ctx, f)
 }
 
+// Reset ends and forgets every call, meeting, person, notification and
+// recording, without a notification for any of them, and keeps the
+// identity (tenant, applications, keys): the next test starts clean, and
+// tokens minted before still work. It returns once the reset is complete.
+func (s *Server) Reset(ctx context.Context) error {
+	return s.calls.Exclusive(func() error {
+		s.delivery.Forget()
+		if err := s.store.Reset(ctx); err != nil {
+			return err
+		}
+		s.world.Forget()
+		s.engine.Forget()
+		s.log.Info("reset: every call, meeting, person and notification forgotten")
+		return nil
+	})
+}
+
 // Shutdown stops accepting requests, lets those in flight finish, stops the
 // timers and delivery, and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	if s.cfg.ReadyFile != "" {
+		os.Remove(s.cfg.ReadyFile) // no longer ready
+	}
 	err := s.http.Shutdown(ctx)
 	s.cancel()
 	<-s.done
 	s.calls.Close()
 	s.delivery.Wait(ctx)
-	return errors.Join(err, s.store.Close())
+	err = errors.Join(err, s.store.Close())
+	if s.cfg.Ephemeral {
+		err = errors.Join(err, os.RemoveAll(s.cfg.DataDir))
+	}
+	return err
 }

@@ -40,6 +40,14 @@ func New(apps auth.Registry, st store.Store) *World {
 	return &World{tenantID: apps.TenantID(), apps: apps, store: st, now: time.Now}
 }
 
+// Forget drops what the world remembers of its people, after the store
+// was reset.
+func (w *World) Forget() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.people = nil
+}
+
 // Drive gives the world the control service whose commands it issues.
 func (w *World) Drive(calls *control.Service) { w.calls = calls }
 

@@ -75,6 +75,11 @@ type Store interface {
 	// Notifications lists notifications matching the filter, newest first.
 	Notifications(ctx context.Context, f Filter) ([]Notification, error)
 
+	// Reset deletes every call, group, notification, person, recording's
+	// speech and timeline entry: the world starts over. Identity lives
+	// elsewhere and is kept.
+	Reset(ctx context.Context) error
+
 	Close() error
 }
 

@@ -134,6 +134,16 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 	return errs
 }
 
+// Reset empties the cache with the store: no command runs meanwhile
+// (control.Service.Exclusive).
+func (s *Store) Reset(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+	clear(s.groups)
+	return s.Store.Reset(ctx)
+}
+
 func (s *Store) forget(ch *store.Changes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -593,6 +593,17 @@ func (s *Store) DeletePerson(ctx context.Context, tenantID, id string) error {
 	})
 }
 
+func (s *Store) Reset(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"calls", "groups", "notifications", "people", "speech"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func (s *Store) GetSpeech(ctx context.Context, callID, operationID string) ([]byte, error) {
 	var audio []byte
 	err := s.read.QueryRowContext(ctx, `SELECT audio FROM speech WHERE call_id = ? AND operation_id = ?`, callID, operationID).Scan(&audio)

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"People", testPeople},
 		{"SpeechGoesWithItsCall", testSpeechGoesWithItsCall},
 		{"SpeechConflictSavesNone", testSpeechConflictSavesNone},
+		{"Reset", testReset},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -591,5 +592,38 @@ func testSpeechConflictSavesNone(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetSpeech(ctx, c.ID, "op-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("speech of a refused change: %v, want ErrNotFound", err)
+	}
+}
+
+// testReset: a reset forgets calls, groups, notifications, people and
+// speech; the store goes on working.
+func testReset(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	c, _ := newCall(t, now)
+	must(t, save(ctx, s, c, outbox(c, "pending")))
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{c}, Groups: []*call.Group{call.NewAdHoc(owner.TenantID, now)},
+		Speech: []store.Speech{{CallID: c.ID, OperationID: "op", Audio: []byte("x")}}}))
+	must(t, s.SavePerson(ctx, call.Person{TenantID: owner.TenantID, ID: "alice"}))
+	must(t, s.Reset(ctx))
+	if _, err := s.GetCall(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("call after reset: %v", err)
+	}
+	if pending, _ := s.Pending(ctx); len(pending) != 0 {
+		t.Fatalf("pending after reset: %d", len(pending))
+	}
+	if people, _ := s.People(ctx, owner.TenantID); len(people) != 0 {
+		t.Fatalf("people after reset: %v", people)
+	}
+	if _, err := s.GetSpeech(ctx, c.ID, "op"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("speech after reset: %v", err)
+	}
+	if live, _ := s.LiveCalls(ctx, owner); len(live) != 0 {
+		t.Fatalf("live calls after reset: %v", live)
+	}
+	again, _ := newCall(t, now)
+	must(t, save(ctx, s, again, outbox(again, "after")))
+	if pending, _ := s.Pending(ctx); len(pending) != 1 {
+		t.Fatalf("pending after reset and a new call: %d", len(pending))
 	}
 }
