@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -88,6 +90,7 @@ func TestReset(t *testing.T) {
 	bot.WaitAcked(t, wait, "/communications/calls/"+before, 2)
 	m := createMeeting(t, env, "alice")
 	leg := join(t, env, env.Token, m, "organizer", false)
+	leg.bot.WaitAcked(t, wait, leg.roster(), 1)
 	sim(t, env, http.MethodPut, "/people/bob", map[string]any{"answer": "busy"})
 	notified := len(bot.All()) + len(leg.bot.All())
 
@@ -126,4 +129,75 @@ func TestReset(t *testing.T) {
 		t.Fatalf("delete after reset: %d", r.Status)
 	}
 	bot.WaitAcked(t, wait, "/communications/calls/"+after, 4)
+}
+
+// TestTimeline: a call's timeline holds, oldest first, the bot's requests
+// (with their status and operation), the notifications with how the bot
+// acknowledged them, and what the person did.
+func TestTimeline(t *testing.T) {
+	in := startInbound(t)
+	id := mediaCall(t, in)
+	startOperation(t, in, id, "subscribeToTone", nil)
+	rec := startOperation(t, in, id, "recordResponse", map[string]any{"playBeep": false, "stopTones": []string{"#"}})
+	sim(t, in.env, http.MethodPost, "/calls/"+id+"/speech", map[string]any{"seconds": 1})
+	sim(t, in.env, http.MethodPost, "/calls/"+id+"/tones", map[string]any{"tones": "#"})
+	done, _ := finishedOp(t, in.bot, id, rec.ID)
+	req, _ := http.NewRequest(http.MethodGet, *done.RecordingLocation, nil)
+	req.Header.Set("Authorization", "Bearer "+*done.RecordingAccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := in.env.Do(t, http.MethodDelete, testenv.CallPath(id), in.env.Token, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d", r.Status)
+	}
+	in.bot.WaitAcked(t, wait, "/communications/calls/"+id, 5) // establishing, established, the tone, terminating, terminated
+
+	// The last acknowledgement may still be on its way to the outbox.
+	var tl admin.Timeline
+	eventually(t, "every notification's delivery recorded", func() bool {
+		sim(t, in.env, http.MethodGet, "/calls/"+id+"/timeline", nil).JSON(t, &tl)
+		return !slices.ContainsFunc(tl.Value, func(e admin.TimelineEntry) bool { return e.Delivery == "pending" })
+	})
+	var got []string
+	for _, e := range tl.Value {
+		switch e.Kind {
+		case admin.EntryRequest:
+			got = append(got, e.Method+" "+e.Action+" "+strconv.Itoa(e.Status))
+			if e.Action == "recordResponse" && e.OperationID != rec.ID {
+				t.Errorf("recordResponse's operation: %q, want %s", e.OperationID, rec.ID)
+			}
+		case admin.EntryNotification:
+			what := e.ChangeType + " " + e.State + e.OperationStatus + e.Tone
+			got = append(got, "notified "+strings.TrimSpace(what))
+			if e.Delivery != "delivered" || e.AckStatus/100 != 2 || e.AckedAt == nil || e.AckMs <= 0 {
+				t.Errorf("notification %s %s: delivery %s, ack %d at %v in %v ms", e.ChangeType, e.ResourceURL, e.Delivery, e.AckStatus, e.AckedAt, e.AckMs)
+			}
+		case admin.EntryPerson:
+			got = append(got, "person "+e.Did+" "+e.Keys)
+		}
+	}
+	// The command line prints it, and show includes it.
+	printed := output(t, nil, "sim", "call", "timeline", id, "--data", in.env.DataDir)
+	for _, line := range []string{"bot      POST /communications/calls/" + id + "/answer → 202", "person   pressed #", "notified deleted  /communications/calls/" + id + " terminated 0/0: delivered, answered 202"} {
+		if !strings.Contains(printed, line) {
+			t.Errorf("sim call timeline has no %q:\n%s", line, printed)
+		}
+	}
+	if shown := output(t, nil, "sim", "call", "show", id, "--data", in.env.DataDir); !strings.Contains(shown, `"timeline"`) || !strings.Contains(shown, `"downloadRecording"`) {
+		t.Errorf("sim call show has no timeline:\n%s", shown)
+	}
+	joined := strings.Join(got, "\n")
+	for _, step := range []string{
+		"notified created incoming", "POST answer 202", "notified updated established", "POST subscribeToTone 200",
+		"POST recordResponse 200", "person spoke", "person pressed #", "notified deleted Completed",
+		"notified updated establishedpound", "GET downloadRecording 200", "DELETE delete 204", "notified deleted terminated",
+	} {
+		i := strings.Index(joined, step)
+		if i < 0 {
+			t.Fatalf("timeline has no %q, or not in order:\n%s", step, strings.Join(got, "\n"))
+		}
+		joined = joined[i+len(step):]
+	}
 }

@@ -45,7 +45,10 @@ type Deps struct {
 	CheckURL func(string) error
 	// Reset starts the world over (POST /callplane/reset).
 	Reset func(ctx context.Context) error
-	Log   *slog.Logger
+	// Requests lists a call's recorded requests, everything recorded so
+	// far included; nil when the timeline is off.
+	Requests func(ctx context.Context, callID string) ([]store.Request, error)
+	Log      *slog.Logger
 }
 
 // API serves the admin routes.

@@ -24,6 +24,7 @@ type World interface {
 	PlaceCall(ctx context.Context, c sim.Call) (*call.Call, error)
 	HangUp(ctx context.Context, callID string) error
 	CallView(ctx context.Context, callID string) (*call.Call, error)
+	Call(ctx context.Context, callID string) (*call.Call, error)
 	InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error)
 	PressTones(ctx context.Context, callID, keys string) error
 	Speak(ctx context.Context, callID string, s sim.Speech) error
@@ -34,6 +35,7 @@ type World interface {
 func (a *API) worldRoutes() {
 	a.mux.HandleFunc("POST /callplane/calls", a.placeCall)
 	a.mux.HandleFunc("GET /callplane/calls/{id}", a.showCall)
+	a.mux.HandleFunc("GET /callplane/calls/{id}/timeline", a.timeline)
 	a.mux.HandleFunc("POST /callplane/calls/{id}/hangup", a.hangUpCall)
 	a.mux.HandleFunc("POST /callplane/calls/{id}/tones", a.pressTones)
 	a.mux.HandleFunc("POST /callplane/calls/{id}/speech", a.speak)

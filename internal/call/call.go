@@ -188,6 +188,9 @@ type Call struct {
 	ToneSeq        int  `json:",omitzero"`
 	// VoicedRecordings counts the recordings that captured uploaded audio.
 	VoicedRecordings int `json:",omitzero"`
+	// RemoteActions is what the people at the other end did, the last
+	// MaxRemoteActions of it: for the call's timeline.
+	RemoteActions []RemoteAction `json:",omitzero"`
 	// RecordingStatus is what the application last said of its recording.
 	RecordingStatus string `json:",omitzero"`
 

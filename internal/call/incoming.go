@@ -218,6 +218,7 @@ func (c *Call) RemoteHangUp(now time.Time, t Timing) ([]Event, error) {
 	if !c.State.Live() {
 		return nil, ErrNotFound
 	}
+	c.remoteDid(RemoteAction{At: now, Did: HungUp})
 	reason := OtherPartyEndedP2P
 	if c.Remote != nil && c.RemoteIdentity().Kind == Phone {
 		reason = PSTNUserEnded
@@ -242,6 +243,7 @@ func (c *Call) remoteHangUp(now time.Time, t Timing) ([]Event, error) {
 	if c.State == Incoming || !c.State.Live() {
 		return c.RemoteHangUp(now, t)
 	}
+	c.remoteDid(RemoteAction{At: now, Did: HungUp})
 	reason := OtherPartyEndedP2P
 	if c.RemoteIdentity().Kind == Phone {
 		reason = PSTNUserEnded

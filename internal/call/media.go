@@ -115,6 +115,32 @@ func PromptFormatInvalid(why string) Result {
 	return Result{Code: 400, Subcode: 8535, Message: "Action failed, file format is invalid: " + why}
 }
 
+// RemoteAction is something a person at the other end of a call did: pressed
+// keys, spoke for a while, or hung up.
+type RemoteAction struct {
+	At     time.Time     `json:",omitzero"`
+	Did    string        `json:",omitzero"`
+	Keys   string        `json:",omitzero"`
+	Length time.Duration `json:",omitzero"`
+}
+
+// Remote actions.
+const (
+	Pressed = "pressed"
+	Spoke   = "spoke"
+	HungUp  = "hungUp"
+)
+
+// MaxRemoteActions bounds what a call keeps of RemoteActions.
+const MaxRemoteActions = 100
+
+func (c *Call) remoteDid(a RemoteAction) {
+	c.RemoteActions = append(c.RemoteActions, a)
+	if n := len(c.RemoteActions); n > MaxRemoteActions {
+		c.RemoteActions = slices.Delete(c.RemoteActions, 0, n-MaxRemoteActions)
+	}
+}
+
 // Tones are Graph's tone values, by the key that makes them.
 var Tones = map[string]string{
 	"0": "tone0", "1": "tone1", "2": "tone2", "3": "tone3", "4": "tone4",
@@ -421,6 +447,12 @@ func (c *Call) PressTones(now time.Time, keys string, t Timing) ([]Event, error)
 	if c.State != Established {
 		return nil, invalid("keys can be pressed on an established call")
 	}
+	for _, r := range keys {
+		if _, ok := Tones[strings.ToUpper(string(r))]; !ok {
+			return nil, invalid("%q is not a key: 0-9, *, #, A-D, F (flash)", strings.ToUpper(string(r)))
+		}
+	}
+	c.remoteDid(RemoteAction{At: now, Did: Pressed, Keys: strings.ToUpper(keys)})
 	var events []Event
 	for _, r := range keys {
 		key := strings.ToUpper(string(r))
@@ -475,6 +507,7 @@ func (c *Call) Speak(now time.Time, s Speech, t Timing) (heardBy string, events 
 	if s.Voiced && c.VoicedRecordings >= MaxVoicedRecordings {
 		return "", nil, invalid("a call keeps the uploaded audio of at most %d recordings", MaxVoicedRecordings)
 	}
+	c.remoteDid(RemoteAction{At: now, Did: Spoke, Length: s.Length})
 	events = c.advanceMedia(now, t)
 	head := c.headJob()
 	if head == nil || head.Media.Record == nil || !c.listening(head.Media, now) || !head.Media.SpeechFrom.IsZero() {

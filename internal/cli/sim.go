@@ -28,7 +28,8 @@ var simCommands = []struct {
 	{"person", "mute", "MEETING PARTICIPANT", "server-mute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/mute")},
 	{"person", "unmute", "MEETING PARTICIPANT", "unmute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/unmute")},
 	{"call", "place", "", "a person calls a bot: --from user:ID[:NAME] or phone:+E164, --to app[:CLIENT_ID] or phone:+E164; prints the call id", simPlaceCall},
-	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
+	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome, and its timeline", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
+	{"call", "timeline", "CALL", "print a call's timeline: the bot's requests, the notifications and their acknowledgements, the person's actions", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s/timeline")},
 	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
 	{"call", "tones", "CALL KEYS", "the remote party presses keys (0-9 * # A-D): the bot hears them once it subscribed to tones", simTones},
 	{"call", "speak", "CALL DURATION|FILE.wav", "the remote party speaks for DURATION (2s), or speaks the WAV file: a recording that listens captures it", simSpeak},
@@ -84,9 +85,23 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			people:      &stringList{},
 		}
 		fs.Var(opts.people, "person", "meeting create: a person in the meeting from the start, ID or ID:NAME (repeatable)")
-		out, err := callAdmin(fs, connect, args[2:], "sim "+c.noun+" "+c.verb, c.args, func(p []string) (string, string, any, error) { return c.run(p, opts) })
+		var client *adminClient
+		connectOnce := func() (*adminClient, error) {
+			var err error
+			client, err = connect()
+			return client, err
+		}
+		out, err := callAdmin(fs, connectOnce, args[2:], "sim "+c.noun+" "+c.verb, c.args, func(p []string) (string, string, any, error) { return c.run(p, opts) })
 		if err != nil {
 			return err
+		}
+		switch {
+		case c.noun == "call" && c.verb == "show":
+			if out, err = withTimeline(client, out); err != nil {
+				return err
+			}
+		case c.noun == "call" && c.verb == "timeline":
+			return printTimeline(stdout, out)
 		}
 		if c.noun == "call" && c.verb == "place" {
 			var v admin.CallView

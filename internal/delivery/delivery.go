@@ -34,6 +34,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/callplane/callplane/internal/store"
@@ -135,8 +136,14 @@ type Dispatcher struct {
 	abortCtx context.Context
 	abort    context.CancelFunc
 	updates  chan store.DeliveryUpdate
-	wg       sync.WaitGroup // workers and timers
-	flushed  chan struct{}
+	// reported counts the updates handed to the flusher; saved, under
+	// savedMu, those it saved, and savedMore is closed when it saves more.
+	reported  atomic.Int64
+	savedMu   sync.Mutex
+	saved     int64
+	savedMore chan struct{}
+	wg        sync.WaitGroup // workers and timers
+	flushed   chan struct{}
 
 	mu      sync.Mutex
 	stopped bool // set by Wait: no worker or retry starts after it
@@ -206,13 +213,14 @@ func New(st Store, tokens TokenSource, cfg Config, log *slog.Logger) *Dispatcher
 			// into a GET.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		log:     log,
-		fresh:   make(chan struct{}, cfg.MaxConcurrency),
-		slow:    make(chan struct{}, cfg.MaxSlow),
-		updates: make(chan store.DeliveryUpdate, 1024),
-		flushed: make(chan struct{}),
-		streams: make(map[string]*stream),
-		hosts:   make(map[string]*host),
+		log:       log,
+		fresh:     make(chan struct{}, cfg.MaxConcurrency),
+		slow:      make(chan struct{}, cfg.MaxSlow),
+		updates:   make(chan store.DeliveryUpdate, 1024),
+		savedMore: make(chan struct{}),
+		flushed:   make(chan struct{}),
+		streams:   make(map[string]*stream),
+		hosts:     make(map[string]*host),
 	}
 }
 
@@ -299,12 +307,12 @@ func (d *Dispatcher) enqueueLocked(n store.Notification) {
 	}
 	if s.host.queued >= d.cfg.MaxBacklog {
 		// Refused, not dropped: recorded as failed, with the reason.
-		d.updates <- store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
+		d.report(store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
 			Status:        store.Failed,
 			Attempts:      n.Attempts,
 			LastError:     fmt.Sprintf("not sent: %s already has %d undelivered notifications (--delivery-backlog)", s.host.key, s.host.queued),
 			LastAttemptAt: n.LastAttemptAt,
-		}}
+		}})
 		d.log.Warn("notification refused: callback backlog full", "call", n.CallID, "message", n.MessageID, "host", s.host.key, "backlog", s.host.queued)
 		return
 	}
@@ -373,17 +381,18 @@ func (d *Dispatcher) work(h *host) {
 		case <-d.ctx.Done():
 			continue
 		}
+		started := time.Now()
 		status, err := d.attempt(n)
 		if d.abortCtx.Err() != nil {
 			continue // cut short by shutdown: the outcome is not the bot's
 		}
-		d.updates <- d.settle(s, n, status, err)
+		d.report(d.settle(s, n, status, err, time.Since(started)))
 	}
 }
 
 // settle decides what the stream does after an attempt, and returns the
 // outcome to record.
-func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err error) store.DeliveryUpdate {
+func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err error, took time.Duration) store.DeliveryUpdate {
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -396,6 +405,7 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 		Attempts:       s.queue[0].Attempts,
 		LastStatusCode: status,
 		LastAttemptAt:  now,
+		LastDuration:   took,
 	}}
 	if err != nil {
 		u.LastError = err.Error()
@@ -599,6 +609,38 @@ func (d *Dispatcher) flushLoop() {
 		}
 		if err := d.store.RecordDeliveries(context.Background(), batch); err != nil {
 			d.log.Error("record deliveries", "count", len(batch), "err", err)
+		}
+		d.savedMu.Lock()
+		d.saved += int64(len(batch))
+		close(d.savedMore)
+		d.savedMore = make(chan struct{})
+		d.savedMu.Unlock()
+	}
+}
+
+// report hands an outcome to the flusher.
+func (d *Dispatcher) report(u store.DeliveryUpdate) {
+	d.reported.Add(1)
+	d.updates <- u
+}
+
+// Flush returns once every delivery outcome reported so far is saved (so
+// that a call's timeline read next shows it), or ctx is done.
+func (d *Dispatcher) Flush(ctx context.Context) error {
+	target := d.reported.Load()
+	for {
+		d.savedMu.Lock()
+		saved, more := d.saved, d.savedMore
+		d.savedMu.Unlock()
+		if saved >= target {
+			return nil
+		}
+		select {
+		case <-more:
+		case <-d.flushed:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

@@ -43,9 +43,7 @@ func (a *API) routeActions(pattern string, set actions) {
 		h, known := set.byName[strings.TrimPrefix(segment, actionPrefix)]
 		switch {
 		case known && r.Method == http.MethodPost:
-			if p, ok := a.authenticate(w, r); ok {
-				h(w, r, p)
-			}
+			a.serve(w, r, h)
 		case known:
 			methodNotAllowed(w, r, []string{http.MethodPost})
 		case set.entity != nil:

@@ -53,6 +53,8 @@ type API struct {
 	base     func(*http.Request) string
 	mux      *http.ServeMux
 	patterns []string
+	// requests, when set, is where requests about calls are recorded.
+	requests RequestLog
 }
 
 // Option configures an API.
@@ -130,12 +132,24 @@ func (a *API) routes() {
 // handle registers an authenticated Graph handler.
 func (a *API) handle(pattern string, h handler) {
 	a.patterns = append(a.patterns, pattern)
-	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		p, ok := a.authenticate(w, r)
-		if ok {
-			h(w, r, p)
-		}
-	})
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { a.serve(w, r, h) })
+}
+
+// serve runs an authenticated handler, recording the request in its
+// call's timeline.
+func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler) {
+	p, ok := a.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if a.requests == nil {
+		h(w, r, p)
+		return
+	}
+	started := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h(sw, r, p)
+	a.record(r, sw, started)
 }
 
 // ServeHTTP sets Graph's response headers, contains panics, and routes.

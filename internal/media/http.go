@@ -9,7 +9,13 @@ import (
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/httpx"
+	"github.com/callplane/callplane/internal/store"
 )
+
+// RequestLog takes the downloads of recordings, for their calls' timelines.
+type RequestLog interface {
+	Record(store.Request)
+}
 
 // Recordings serves recordings, and a few sample prompts at
 // /media/samples/{beep,menu,goodbye}.wav. Recordings are served as the real
@@ -17,23 +23,35 @@ import (
 // "Authorization: Bearer <recordingAccessToken>" answers the recording, a
 // WAV file of the recorded length; without the token, or with another,
 // 401. lookup finds a recording; it is there as long as its call is kept.
-func Recordings(lookup func(ctx context.Context, callID, opID string) (rec call.Recording, speech []byte, ok bool)) http.Handler {
+// Each download of a recording there is goes into log (when not nil), for
+// its call's timeline.
+func Recordings(lookup func(ctx context.Context, callID, opID string) (rec call.Recording, speech []byte, ok bool), log RequestLog) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /media/recordings/{call}/{op}", func(w http.ResponseWriter, r *http.Request) {
-		rec, speech, ok := lookup(r.Context(), r.PathValue("call"), r.PathValue("op"))
-		token, _ := httpx.BearerToken(r)
-		switch {
-		case !ok:
+		started := time.Now()
+		callID, opID := r.PathValue("call"), r.PathValue("op")
+		rec, speech, ok := lookup(r.Context(), callID, opID)
+		if !ok {
 			writeError(w, http.StatusNotFound, "itemNotFound", "No recording here: it never was, or its call was purged.")
 			return
-		case token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(rec.Token)) != 1:
+		}
+		status := http.StatusOK
+		if log != nil {
+			defer func() {
+				log.Record(store.Request{CallID: callID, At: started, Method: r.Method, Path: r.URL.Path,
+					Action: "downloadRecording", Status: status, OperationID: opID, Duration: time.Since(started)})
+			}()
+		}
+		if token, _ := httpx.BearerToken(r); token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(rec.Token)) != 1 {
+			status = http.StatusUnauthorized
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recording"`)
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "A recording downloads with its recordingAccessToken as a bearer token.")
+			writeError(w, status, "unauthenticated", "A recording downloads with its recordingAccessToken as a bearer token.")
 			return
 		}
 		data, err := renderRecording(rec, speech)
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "generalException", "The recording cannot be rendered: "+err.Error())
+			status = http.StatusInternalServerError
+			writeError(w, status, "generalException", "The recording cannot be rendered: "+err.Error())
 			return
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")

@@ -31,6 +31,7 @@ import (
 	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/store/cache"
 	"github.com/callplane/callplane/internal/store/sqlite"
+	"github.com/callplane/callplane/internal/timeline"
 )
 
 // Files in the data directory.
@@ -115,6 +116,9 @@ type Server struct {
 	calls    *control.Service
 	world    *sim.World
 	engine   *media.Engine
+	// requests records the bots' requests for calls' timelines; nil when
+	// the timeline is off.
+	requests *timeline.Recorder
 
 	http *http.Server
 	// listenURL is the HTTP listener's own address; tlsListenURL the HTTPS
@@ -225,6 +229,10 @@ func Start(cfg Config) (s *Server, err error) {
 	if err := s.delivery.Start(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Timeline {
+		s.requests = timeline.New(st, log.With("component", "timeline"))
+		go s.requests.Run(ctx)
+	}
 	world := sim.New(dir, st)
 	s.world = world
 	engine := media.New(media.Config{
@@ -257,6 +265,18 @@ func Start(cfg Config) (s *Server, err error) {
 			}),
 			httpapi.Guard(s.sameOrigin))
 	}
+	var requestLog media.RequestLog
+	var requests func(context.Context, string) ([]store.Request, error)
+	if s.requests != nil {
+		opts = append(opts, httpapi.Timeline(s.requests))
+		requestLog = s.requests
+		requests = func(ctx context.Context, callID string) ([]store.Request, error) {
+			if err := s.requests.Flush(ctx); err != nil {
+				return nil, err
+			}
+			return st.Requests(ctx, callID)
+		}
+	}
 	api := httpapi.New(s.calls, s.tokens, s.advertised, log.With("component", "api"), opts...)
 	adminAPI := admin.New(admin.Deps{
 		Secret:       dir.AdminSecret(),
@@ -268,11 +288,12 @@ func Start(cfg Config) (s *Server, err error) {
 		World:        world,
 		CheckURL:     cfg.Delivery.Policy.Check,
 		Reset:        s.Reset,
+		Requests:     requests,
 		Log:          log.With("component", "admin"),
 	})
 
 	s.http = &http.Server{
-		Handler:           s.router(api, adminAPI, signer, media.Recordings(s.calls.Recording)),
+		Handler:           s.router(api, adminAPI, signer, media.Recordings(s.calls.Recording, requestLog)),
 		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
 		// ReadTimeout cuts off a client that does not send its request in
 		// time. There is no WriteTimeout: it would cut long-lived responses
@@ -502,6 +523,11 @@ func (s *Server) Notifications(ctx context.Context, f store.Filter) ([]store.Not
 func (s *Server) Reset(ctx context.Context) error {
 	return s.calls.Exclusive(func() error {
 		s.delivery.Forget()
+		if s.requests != nil {
+			if err := s.requests.Forget(ctx); err != nil {
+				return err
+			}
+		}
 		if err := s.store.Reset(ctx); err != nil {
 			return err
 		}
@@ -524,6 +550,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.done
 	s.calls.Close()
 	s.delivery.Wait(ctx)
+	if s.requests != nil {
+		s.requests.Wait()
+	}
 	err = errors.Join(err, s.store.Close())
 	if s.cfg.Ephemeral {
 		err = errors.Join(err, os.RemoveAll(s.cfg.DataDir))

@@ -287,6 +287,12 @@ func (w *World) HangUp(ctx context.Context, callID string) error {
 
 // CallView returns a call with a simulated remote party, whatever its
 // state.
+// Call returns any call by id: with a simulated remote party or a group
+// call's leg.
+func (w *World) Call(ctx context.Context, callID string) (*call.Call, error) {
+	return w.calls.SimulatedCall(ctx, callID)
+}
+
 func (w *World) CallView(ctx context.Context, callID string) (*call.Call, error) {
 	c, err := w.calls.SimulatedCall(ctx, callID)
 	if err != nil {

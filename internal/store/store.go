@@ -75,6 +75,12 @@ type Store interface {
 	// Notifications lists notifications matching the filter, newest first.
 	Notifications(ctx context.Context, f Filter) ([]Notification, error)
 
+	// RecordRequests saves requests of the bots' for their calls'
+	// timelines; Requests lists a call's, oldest first. They go with their
+	// call when it is purged.
+	RecordRequests(ctx context.Context, rs []Request) error
+	Requests(ctx context.Context, callID string) ([]Request, error)
+
 	// Reset deletes every call, group, notification, person, recording's
 	// speech and timeline entry: the world starts over. Identity lives
 	// elsewhere and is kept.
@@ -110,6 +116,20 @@ type Speech struct {
 	CallID      string
 	OperationID string
 	Audio       []byte
+}
+
+// Request is one request a bot made about a call, for its timeline.
+type Request struct {
+	CallID string
+	At     time.Time
+	Method string
+	// Path is the path after the Graph version, or a recording's path.
+	Path string
+	// Action names the request: create, get, delete, an action's name...
+	Action      string
+	Status      int
+	OperationID string
+	Duration    time.Duration
 }
 
 // Deadline is when a call next has something to do.
@@ -172,6 +192,9 @@ type Delivery struct {
 	LastError      string
 	LastAttemptAt  time.Time
 	NextAttemptAt  time.Time
+	// LastDuration is how long the last attempt took: how soon the bot
+	// answered.
+	LastDuration time.Duration
 }
 
 // DeliveryUpdate is the new delivery state of one notification.

@@ -51,7 +51,7 @@ func (s *Store) prepare() error {
 		{s.write, &s.stmts.insertNotification, `INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id,
 			scenario_id, callback_uri, payload, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{s.write, &s.stmts.recordDelivery, `UPDATE notifications SET status = ?, attempts = ?, last_status_code = ?,
-			last_error = ?, last_attempt_at = ?, next_attempt_at = ? WHERE seq = ?`},
+			last_error = ?, last_attempt_at = ?, next_attempt_at = ?, last_duration = ? WHERE seq = ?`},
 		{s.read, &s.stmts.getCall, `SELECT data, version FROM calls WHERE id = ?`},
 	} {
 		stmt, err := p.db.Prepare(p.sql)
@@ -212,6 +212,20 @@ var schema = []string{
 		audio        BLOB NOT NULL,
 		PRIMARY KEY (call_id, operation_id)
 	);`,
+	// The bots' requests, for calls' timelines: read by call, purged with
+	// their call.
+	`CREATE TABLE requests (
+		call_id      TEXT NOT NULL,
+		at           INTEGER NOT NULL,
+		method       TEXT NOT NULL,
+		path         TEXT NOT NULL,
+		action       TEXT NOT NULL,
+		status       INTEGER NOT NULL,
+		operation_id TEXT NOT NULL,
+		duration     INTEGER NOT NULL
+	);
+	CREATE INDEX requests_call ON requests(call_id);
+	ALTER TABLE notifications ADD COLUMN last_duration INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func migrate(db *sql.DB) error {
@@ -595,13 +609,53 @@ func (s *Store) DeletePerson(ctx context.Context, tenantID, id string) error {
 
 func (s *Store) Reset(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"calls", "groups", "notifications", "people", "speech"} {
+		for _, table := range []string{"calls", "groups", "notifications", "people", "speech", "requests"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+func (s *Store) RecordRequests(ctx context.Context, rs []store.Request) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO requests (call_id, at, method, path, action, status, operation_id, duration)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range rs {
+			if _, err := stmt.ExecContext(ctx, r.CallID, r.At.UnixNano(), r.Method, r.Path, r.Action, r.Status, r.OperationID, int64(r.Duration)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) Requests(ctx context.Context, callID string) ([]store.Request, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT at, method, path, action, status, operation_id, duration
+		FROM requests WHERE call_id = ? ORDER BY rowid`, callID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Request
+	for rows.Next() {
+		r := store.Request{CallID: callID}
+		var at, duration int64
+		if err := rows.Scan(&at, &r.Method, &r.Path, &r.Action, &r.Status, &r.OperationID, &duration); err != nil {
+			return nil, err
+		}
+		r.At, r.Duration = time.Unix(0, at).UTC(), time.Duration(duration)
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) GetSpeech(ctx context.Context, callID, operationID string) ([]byte, error) {
@@ -644,16 +698,20 @@ const purgeChunk = 1000
 // the whole table (which stalled every commit behind it once a minute).
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (calls, notifications int64, err error) {
 	at := cutoff.UnixNano()
+	if calls, err = s.purgeCalls(ctx, at); err != nil {
+		return calls, 0, err
+	}
 	chunks := []struct {
 		query string
 		args  []any
 		count *int64
 	}{
-		{`DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ended_at < ? LIMIT ?)`, []any{at, purgeChunk}, &calls},
 		{`DELETE FROM groups WHERE rowid IN (SELECT rowid FROM groups WHERE ended_at < ? LIMIT ?)`, []any{at, purgeChunk}, new(int64)},
-		// Speech whose call is gone, so after the calls.
-		{`DELETE FROM speech WHERE rowid IN (SELECT s.rowid FROM speech s
-			WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = s.call_id) LIMIT ?)`, []any{purgeChunk}, new(int64)},
+		// Requests are recorded in time order: the old ones (of calls
+		// that are gone, or still live after the retention) come first.
+		{`DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests
+			WHERE rowid < coalesce((SELECT rowid FROM requests WHERE at >= ?1 ORDER BY rowid LIMIT 1), 1 << 62)
+			ORDER BY rowid LIMIT ?2)`, []any{at, purgeChunk}, new(int64)},
 		{`DELETE FROM notifications WHERE seq IN (SELECT seq FROM notifications
 			WHERE seq < coalesce((SELECT seq FROM notifications WHERE created_at >= ?1 ORDER BY seq LIMIT 1), 1 << 62)
 			AND status != 'pending' ORDER BY seq LIMIT ?2)`, []any{at, purgeChunk}, &notifications},
@@ -677,9 +735,40 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (calls, notificatio
 	return calls, notifications, nil
 }
 
+// purgeCalls deletes the calls that ended before at, with their speech and
+// requests, a chunk per transaction: the chunk's calls are chosen by one
+// query (the oldest first) that the three deletes share.
+func (s *Store) purgeCalls(ctx context.Context, at int64) (int64, error) {
+	const chunk = `SELECT id FROM calls WHERE ended_at < ?1 ORDER BY ended_at, id LIMIT ?2`
+	var total int64
+	for {
+		var n int64
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, q := range []string{
+				`DELETE FROM speech WHERE call_id IN (` + chunk + `)`,
+				`DELETE FROM requests WHERE call_id IN (` + chunk + `)`,
+			} {
+				if _, err := tx.ExecContext(ctx, q, at, purgeChunk); err != nil {
+					return err
+				}
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id IN (`+chunk+`)`, at, purgeChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil || n < purgeChunk {
+			return total, err
+		}
+	}
+}
+
 const notificationColumns = `seq, message_id, call_id, tenant_id, app_id, chain_id, scenario_id,
 	callback_uri, payload, created_at, status, attempts, last_status_code, last_error,
-	last_attempt_at, next_attempt_at`
+	last_attempt_at, next_attempt_at, last_duration`
 
 func scanNotifications(rows *sql.Rows) ([]store.Notification, error) {
 	defer rows.Close()
@@ -693,7 +782,7 @@ func scanNotifications(rows *sql.Rows) ([]store.Notification, error) {
 		)
 		err := rows.Scan(&n.Seq, &n.MessageID, &n.CallID, &n.Owner.TenantID, &n.Owner.AppID, &n.ChainID,
 			&n.ScenarioID, &n.CallbackURI, &n.Payload, &created, &status, &n.Attempts, &n.LastStatusCode,
-			&n.LastError, &lastAttempt, &retry)
+			&n.LastError, &lastAttempt, &retry, &n.LastDuration)
 		if err != nil {
 			return nil, err
 		}
@@ -723,7 +812,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, updates []store.DeliveryUp
 		stmt := tx.StmtContext(ctx, s.stmts.recordDelivery)
 		for _, u := range updates {
 			_, err := stmt.ExecContext(ctx, string(u.Status), u.Attempts, u.LastStatusCode, u.LastError,
-				nanos(u.LastAttemptAt), nanos(u.NextAttemptAt), u.Seq)
+				nanos(u.LastAttemptAt), nanos(u.NextAttemptAt), int64(u.LastDuration), u.Seq)
 			if err != nil {
 				return err
 			}

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SpeechGoesWithItsCall", testSpeechGoesWithItsCall},
 		{"SpeechConflictSavesNone", testSpeechConflictSavesNone},
 		{"Reset", testReset},
+		{"RequestsGoWithTheirCall", testRequestsGoWithTheirCall},
+		{"DeliveryDuration", testDeliveryDuration},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -625,5 +627,59 @@ func testReset(t *testing.T, s store.Store) {
 	must(t, save(ctx, s, again, outbox(again, "after")))
 	if pending, _ := s.Pending(ctx); len(pending) != 1 {
 		t.Fatalf("pending after reset and a new call: %d", len(pending))
+	}
+}
+
+// testRequestsGoWithTheirCall: a call's requests come back in the order
+// recorded, and are purged with it.
+func testRequestsGoWithTheirCall(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	live, _ := newCall(t, now)
+	ended, _ := newCall(t, now)
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{live, ended}}))
+	var rs []store.Request
+	for i, action := range []string{"create", "answer", "playPrompt"} {
+		for _, c := range []*call.Call{live, ended} {
+			rs = append(rs, store.Request{CallID: c.ID, At: now.Add(time.Duration(i) * time.Millisecond), Method: "POST",
+				Path: "/communications/calls/" + c.ID + "/" + action, Action: action, Status: 200, OperationID: "op-" + action, Duration: time.Duration(i+1) * time.Microsecond})
+		}
+	}
+	must(t, s.RecordRequests(ctx, rs))
+	got, err := s.Requests(ctx, live.ID)
+	// One more, after the purge's cutoff: requests go by age too (a live
+	// call's older than the retention), so only this one will stay.
+	defer func() {
+		if got, _ := s.Requests(ctx, live.ID); len(got) != 1 || got[0].Action != "keepAlive" {
+			t.Errorf("requests of a live call after the purge: %+v", got)
+		}
+	}()
+	must(t, err)
+	if len(got) != 3 || got[0].Action != "create" || got[2].Action != "playPrompt" || !got[1].At.Equal(rs[2].At) || got[2].Duration != 3*time.Microsecond || got[1].OperationID != "op-answer" || got[0].Status != 200 || got[0].Method != "POST" {
+		t.Fatalf("requests: %+v", got)
+	}
+	must(t, s.RecordRequests(ctx, []store.Request{{CallID: live.ID, At: now.Add(2 * time.Hour), Method: "POST", Path: "/keepAlive", Action: "keepAlive", Status: 200}}))
+	_, err = ended.HangUp(now, call.EndedByApplication, timing)
+	must(t, err)
+	ended.Advance(now, timing)
+	must(t, save(ctx, s, ended, nil))
+	_, _, err = s.Purge(ctx, now.Add(time.Hour))
+	must(t, err)
+	if got, _ := s.Requests(ctx, ended.ID); len(got) != 0 {
+		t.Fatalf("requests of a purged call: %+v", got)
+	}
+}
+
+// testDeliveryDuration: how long an attempt took is kept with its outcome.
+func testDeliveryDuration(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	out := outbox(c, "n")
+	must(t, save(ctx, s, c, out))
+	must(t, s.RecordDeliveries(ctx, []store.DeliveryUpdate{{Seq: out[0].Seq, Delivery: store.Delivery{Status: store.Delivered, Attempts: 1, LastStatusCode: 202, LastDuration: 1500 * time.Microsecond, LastAttemptAt: time.Now()}}}))
+	ns, err := s.Notifications(ctx, store.Filter{CallID: c.ID})
+	must(t, err)
+	if len(ns) != 1 || ns[0].LastDuration != 1500*time.Microsecond {
+		t.Fatalf("notifications: %+v", ns)
 	}
 }
