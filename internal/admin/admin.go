@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/fault"
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpx"
 	"github.com/callplane/callplane/internal/store"
@@ -43,6 +44,8 @@ type Deps struct {
 	// CheckURL vets an application's calling webhook as callback URIs are
 	// vetted.
 	CheckURL func(string) error
+	// Faults are the fault rules in force.
+	Faults *fault.Set
 	// Reset starts the world over (POST /callplane/reset).
 	Reset func(ctx context.Context) error
 	// Requests lists a call's recorded requests, everything recorded so
@@ -65,6 +68,7 @@ func New(d Deps) *API {
 	a.simulatorRoutes()
 	a.applicationRoutes()
 	a.worldRoutes()
+	a.faultRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
@@ -148,9 +152,9 @@ func (a *API) deliveries(w http.ResponseWriter, r *http.Request) {
 		Limit:       defaultPage,
 	}
 	switch f.Status {
-	case "", store.Pending, store.Delivered, store.Failed:
+	case "", store.Pending, store.Delivered, store.Failed, store.Dropped:
 	default:
-		writeError(w, http.StatusBadRequest, "badRequest", "status must be pending, delivered or failed.")
+		writeError(w, http.StatusBadRequest, "badRequest", "status must be pending, delivered, failed or dropped.")
 		return
 	}
 	if l := q.Get("limit"); l != "" {

@@ -25,6 +25,7 @@ type World interface {
 	HangUp(ctx context.Context, callID string) error
 	CallView(ctx context.Context, callID string) (*call.Call, error)
 	Call(ctx context.Context, callID string) (*call.Call, error)
+	Drop(ctx context.Context, callID string, reason call.Result) error
 	InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error)
 	PressTones(ctx context.Context, callID, keys string) error
 	Speak(ctx context.Context, callID string, s sim.Speech) error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,6 +116,28 @@ func (s *TokenService) handleToken(w http.ResponseWriter, r *http.Request, baseU
 	if clientID == "" {
 		WriteOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 		return
+	}
+	if s.fail != nil {
+		if f, ok := s.fail(clientID); ok {
+			if f.Latency > 0 {
+				t := time.NewTimer(f.Latency)
+				select {
+				case <-t.C:
+				case <-r.Context().Done():
+					t.Stop()
+					return
+				}
+			}
+			if f.Status != 0 {
+				if f.RetryAfter > 0 {
+					w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+				}
+				// What Entra answers when it is overloaded or down.
+				WriteOAuthError(w, f.Status, "temporarily_unavailable", 90033,
+					"A transient error has occurred. Please try again. (callplane fault rule "+f.Rule+")")
+				return
+			}
+		}
 	}
 	app, ok := s.reg.Application(clientID)
 	if !ok {

@@ -41,6 +41,20 @@ type accessClaims struct {
 	Version  string   `json:"ver,omitempty"`
 }
 
+// TokenFailure is a failure asked of the token endpoint: answer Status
+// (with Retry-After seconds) after waiting Latency; a zero Status answers
+// normally, late.
+type TokenFailure struct {
+	Status, RetryAfter int
+	Latency            time.Duration
+	// Rule names what asked for it, for the error's description.
+	Rule string
+}
+
+// SetFailures has fail decide, for each token request, whether to fail
+// it. Set it before serving.
+func (s *TokenService) SetFailures(fail func(appID string) (TokenFailure, bool)) { s.fail = fail }
+
 // Issuer returns the issuer of tokens for tenant, given the base URL that
 // serves its OpenID metadata: Entra's v2.0 form.
 func Issuer(baseURL, tenantID string) string {
@@ -63,6 +77,9 @@ type TokenService struct {
 	// (callplane token, tests): the server's advertised base URL.
 	defaultBase string
 	now         func() time.Time
+	// fail, when set, is asked about each token request: a test may want
+	// the endpoint to fail or be slow (SetFailures).
+	fail func(appID string) (TokenFailure, bool)
 
 	// verified caches the outcome of signature checks: a bot sends the same
 	// token on every request for an hour, and RSA verification is the

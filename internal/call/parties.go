@@ -1,5 +1,7 @@
 package call
 
+import "time"
+
 // IdentityKind names the slot of Graph's (communications) identity set that an
 // identity occupies: who or what a party is.
 type IdentityKind string
@@ -117,4 +119,43 @@ var (
 // Graph's "cannot route the call", with the reason.
 func MeetingNotFound(why string) Result {
 	return Result{Code: 480, Subcode: 10134, Message: "The call could not be routed to the meeting: " + why + "."}
+}
+
+// ServiceEndReasons are the ends the service itself gives a call (not the
+// application, not the other party), from Graph's end-reason table: what
+// a test picks to drop a call as the real service would.
+var ServiceEndReasons = []Result{
+	{Code: 410, Subcode: 301005, Message: "The call was dropped: media connectivity failure."},
+	{Code: 500, Subcode: 1005, Message: "The call was dropped: connectivity error with the bot's media."},
+	KeepAliveExpired,
+	{Code: 408, Subcode: 10057, Message: "The call was dropped: no signalling from the callee's endpoints."},
+	{Code: 480, Subcode: 10076, Message: "The call was dropped: the callee is unreachable."},
+	ConversationEnded,
+}
+
+// ServiceEndReason is the service's end reason with the code and subcode
+// (0, 0: the default, a media connectivity failure).
+func ServiceEndReason(code, subcode int) (Result, bool) {
+	if code == 0 && subcode == 0 {
+		return ServiceEndReasons[0], true
+	}
+	for _, r := range ServiceEndReasons {
+		if r.Code == code && r.Subcode == subcode {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// DropByService ends a live call as the service does on its own: the
+// application hears terminating, then terminated with the reason.
+func (c *Call) DropByService(now time.Time, reason Result, t Timing) ([]Event, error) {
+	if !c.State.Live() {
+		return nil, ErrNotFound
+	}
+	if c.Remote != nil {
+		c.setOutcome(DroppedByService, reason.Message, nil)
+	}
+	events, err := c.HangUp(now, reason, t)
+	return append(events, c.Advance(now, t)...), err
 }

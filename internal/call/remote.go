@@ -110,6 +110,9 @@ const (
 	CallerHungUp Outcome = "callerHungUp"
 	CalleeHungUp Outcome = "calleeHungUp"
 	BotHungUp    Outcome = "botHungUp"
+	// DroppedByService is a call the service ended on its own (a test's
+	// drop).
+	DroppedByService Outcome = "droppedByService"
 	// CalleeRefused: the person the bot called was busy, declined or did
 	// not answer (Reason says which).
 	CalleeRefused Outcome = "calleeRefused"

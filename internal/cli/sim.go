@@ -33,6 +33,11 @@ var simCommands = []struct {
 	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
 	{"call", "tones", "CALL KEYS", "the remote party presses keys (0-9 * # A-D): the bot hears them once it subscribed to tones", simTones},
 	{"call", "speak", "CALL DURATION|FILE.wav", "the remote party speaks for DURATION (2s), or speaks the WAV file: a recording that listens captures it", simSpeak},
+	{"call", "drop", "CALL", "the service ends the call on its own: --code and --subcode pick the resultInfo (default 410/301005, media connectivity failure)", simDrop},
+	{"fault", "add", "RULE", `add a fault rule, flat JSON (or @FILE): {"kind": "graph", "path": "/communications/calls", "status": 429, "retryAfter": 1, "times": 2}`, simAddFault},
+	{"fault", "list", "", "list the fault rules in force, with how often each matched", fixedPath[simOptions](http.MethodGet, "/callplane/faults")},
+	{"fault", "remove", "ID", "remove a fault rule", fixedPath[simOptions](http.MethodDelete, "/callplane/faults/%s")},
+	{"fault", "clear", "", "remove every fault rule", fixedPath[simOptions](http.MethodDelete, "/callplane/faults")},
 	{"people", "set", "ID", "set how a person (user id or +E164) answers: --answer auto|busy|decline|noAnswer, --delay 1.5s, --name, and what they do on their calls: --script JSON|@FILE", simSetPerson},
 	{"people", "list", "", "list the people set so far", fixedPath[simOptions](http.MethodGet, "/callplane/people")},
 	{"people", "remove", "ID", "forget a person: calls to them are answered after --answer-delay again", fixedPath[simOptions](http.MethodDelete, "/callplane/people/%s")},
@@ -44,6 +49,7 @@ type simOptions struct {
 	from, to            *string
 	answer, answerDelay *string
 	script              *string
+	code, subcode       *int
 	people              *stringList
 	phone               *bool
 }
@@ -54,11 +60,11 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func simUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: callplane sim <noun> <verb> [args] [flags]\n\nThe simulator plays the world around a bot: meetings and the people in them.\n\n")
+	fmt.Fprintf(w, "Usage: callplane sim <noun> <verb> [args] [flags]\n\nThe simulator plays the world around a bot: the people who call it and whom it calls, meetings, and faults.\n\n")
 	for _, c := range simCommands {
 		fmt.Fprintf(w, "  %-8s %-7s %-20s %s\n", c.noun, c.verb, c.args, c.summary)
 	}
-	fmt.Fprintf(w, "\nFlags: --data DIR, --url URL (which callplane); meeting create: --subject, --person ID[:NAME] (repeatable);\nperson add: --id, --name, --phone.\n")
+	fmt.Fprintf(w, "\nFlags: --data DIR, --ready-file FILE, or --url URL with --admin-secret (which callplane); meeting create: --subject, --person ID[:NAME] (repeatable);\nperson add: --id, --name, --phone.\n")
 }
 
 func runSim(args []string, stdout, stderr io.Writer) error {
@@ -82,6 +88,8 @@ func runSim(args []string, stdout, stderr io.Writer) error {
 			answer:      fs.String("answer", "auto", "people set: auto, busy, decline or noAnswer"),
 			answerDelay: fs.String("delay", "", "people set: how long they take to answer (default: --answer-delay)"),
 			script:      fs.String("script", "", `people set: their script, a JSON list of steps such as [{"on": "promptFinished", "press": "1"}], or @FILE holding it`),
+			code:        fs.Int("code", 0, "call drop: the resultInfo code"),
+			subcode:     fs.Int("subcode", 0, "call drop: the resultInfo subcode"),
 			people:      &stringList{},
 		}
 		fs.Var(opts.people, "person", "meeting create: a person in the meeting from the start, ID or ID:NAME (repeatable)")
@@ -199,15 +207,40 @@ func simPlaceCall(_ []string, o simOptions) (string, string, any, error) {
 	return http.MethodPost, "/callplane/calls", admin.CallRequest{From: from, To: to, RequestedModalities: []string{"audio"}}, nil
 }
 
+func simDrop(args []string, o simOptions) (string, string, any, error) {
+	return http.MethodPost, "/callplane/calls/" + url.PathEscape(args[0]) + "/drop", admin.DropRequest{Code: *o.code, Subcode: *o.subcode}, nil
+}
+
+func simAddFault(args []string, _ simOptions) (string, string, any, error) {
+	data, err := jsonArgument("fault add", args[0])
+	if err != nil {
+		return "", "", nil, err
+	}
+	return http.MethodPost, "/callplane/faults", json.RawMessage(data), nil
+}
+
+// jsonArgument is an argument holding JSON, or @FILE naming a file that
+// holds it.
+func jsonArgument(what, arg string) ([]byte, error) {
+	data := []byte(arg)
+	if file, ok := strings.CutPrefix(arg, "@"); ok {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
+			return nil, fmt.Errorf("%s: %v", what, err)
+		}
+	}
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("%s: not JSON: %s", what, data)
+	}
+	return data, nil
+}
+
 func simSetPerson(args []string, o simOptions) (string, string, any, error) {
 	req := admin.PersonRequest{DisplayName: *o.name, Answer: *o.answer, AnswerDelay: *o.answerDelay}
 	if script := *o.script; script != "" {
-		data := []byte(script)
-		if file, ok := strings.CutPrefix(script, "@"); ok {
-			var err error
-			if data, err = os.ReadFile(file); err != nil {
-				return "", "", nil, fmt.Errorf("--script: %v", err)
-			}
+		data, err := jsonArgument("--script", script)
+		if err != nil {
+			return "", "", nil, err
 		}
 		if err := json.Unmarshal(data, &req.Script); err != nil {
 			return "", "", nil, fmt.Errorf("--script: not a JSON list of steps: %v", err)

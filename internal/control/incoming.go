@@ -276,6 +276,23 @@ func (s *Service) RemoteHangUp(ctx context.Context, id string) error {
 	})
 }
 
+// DropCall has the service end any live call on its own, with reason:
+// the application hears terminating and terminated, as when the real
+// service loses a call.
+func (s *Service) DropCall(ctx context.Context, id string, reason call.Result) error {
+	return s.do(ctx, func(u *unit) error {
+		c, err := u.call(id)
+		if err != nil {
+			return err
+		}
+		events, err := c.DropByService(u.now, reason, s.cfg.Timing)
+		if err != nil {
+			return err
+		}
+		return u.announce(c, events)
+	})
+}
+
 // byRemoteParty runs what the simulated remote party of a call does, and
 // announces it.
 func (s *Service) byRemoteParty(ctx context.Context, id string, fn func(u *unit, c *call.Call) ([]call.Event, error)) error {

@@ -24,6 +24,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/callplane/callplane/internal/fault"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -81,6 +83,9 @@ type Config struct {
 	MaxRedirects int
 	// Policy limits where notifications may go, redirects included.
 	Policy Policy
+	// Faults, when set, may delay, duplicate, reorder or drop
+	// notifications, as tests ask.
+	Faults *fault.Set
 }
 
 // DefaultConfig suits a developer's machine.
@@ -166,6 +171,11 @@ type stream struct {
 	// forgotten says Forget dropped the stream: an attempt in flight
 	// finishes, and nothing follows it.
 	forgotten bool
+	// faulted holds the seqs of queued notifications that fault rules were
+	// asked about, so that each is asked once; duplicate is the head's
+	// second sending, when a rule asked for one.
+	faulted   map[int64]bool
+	duplicate bool
 }
 
 type streamState int
@@ -174,8 +184,13 @@ const (
 	idle   streamState = iota // nothing queued
 	ready                     // waiting for a worker of its host
 	busy                      // its head is being delivered
-	parked                    // waiting to retry its head
+	parked                    // waiting to retry its head, or delayed by a fault
+	holding                   // its head waits for the next notification to overtake it (a reorder fault)
 )
+
+// reorderWait bounds how long a reordered notification waits for the one
+// that is to overtake it; then it goes anyway.
+const reorderWait = 30 * time.Second
 
 // host is a callback host's share of delivery: streams ready to send to it,
 // how many workers are sending to it now, and how it has been answering.
@@ -319,7 +334,12 @@ func (d *Dispatcher) enqueueLocked(n store.Notification) {
 	d.streams[n.CallID] = s
 	s.host.queued++
 	s.queue = append(s.queue, n)
-	if s.state == idle {
+	switch s.state {
+	case idle:
+		d.readyLocked(s)
+	case holding:
+		// The notification the head was held for overtakes it.
+		s.queue[0], s.queue[1] = s.queue[1], s.queue[0]
 		d.readyLocked(s)
 	}
 }
@@ -369,6 +389,10 @@ func (d *Dispatcher) work(h *host) {
 		s := h.ready[0]
 		h.ready[0] = nil
 		h.ready = h.ready[1:]
+		if d.faultLocked(s) {
+			d.mu.Unlock()
+			continue
+		}
 		s.state = busy
 		n := s.queue[0]
 		if s.headSince.IsZero() {
@@ -386,8 +410,118 @@ func (d *Dispatcher) work(h *host) {
 		if d.abortCtx.Err() != nil {
 			continue // cut short by shutdown: the outcome is not the bot's
 		}
+		if d.sendTwice(s) && err == nil && status/100 == 2 {
+			// A duplicate: the same notification, message id and all,
+			// again once the bot took it (the real service's retries do
+			// this after a lost acknowledgement).
+			select {
+			case d.fresh <- struct{}{}:
+			case <-d.ctx.Done():
+				continue
+			}
+			d.mu.Lock()
+			s.queue[0].Attempts++
+			d.mu.Unlock()
+			status, err = d.attempt(n)
+		}
 		d.report(d.settle(s, n, status, err, time.Since(started)))
 	}
+}
+
+// faultLocked asks the fault rules, once per notification, what to do with
+// the stream's head before its first attempt, and does it: true when the
+// stream is not to be sent now (delayed, held for a reorder, dropped).
+func (d *Dispatcher) faultLocked(s *stream) bool {
+	if !d.cfg.Faults.Active(fault.Notification) || len(s.queue) == 0 {
+		return false
+	}
+	n := s.queue[0]
+	if s.faulted[n.Seq] {
+		return false
+	}
+	if s.faulted == nil {
+		s.faulted = make(map[int64]bool)
+	}
+	s.faulted[n.Seq] = true
+	e, ok := d.cfg.Faults.Notification(notificationInfo(n))
+	if !ok {
+		return false
+	}
+	d.log.Info("fault rule applied to a notification", "rule", e.RuleID, "action", e.Action, "call", n.CallID, "message", n.MessageID)
+	switch e.Action {
+	case fault.Drop:
+		d.report(store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
+			Status: store.Dropped, Attempts: n.Attempts, LastError: "dropped by fault rule " + e.RuleID, LastAttemptAt: time.Now(),
+		}})
+		delete(s.faulted, n.Seq)
+		d.popLocked(s)
+		return true
+	case fault.Delay:
+		d.parkLocked(s, e.Delay)
+		return true
+	case fault.Reorder:
+		if len(s.queue) > 1 {
+			s.queue[0], s.queue[1] = s.queue[1], s.queue[0]
+			d.readyLocked(s)
+			return true
+		}
+		s.state = holding
+		time.AfterFunc(reorderWait, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if s.state == holding && len(s.queue) > 0 && s.queue[0].Seq == n.Seq {
+				d.readyLocked(s) // nothing came to overtake it
+			}
+		})
+		return true
+	case fault.Duplicate:
+		s.duplicate = true
+	}
+	return false
+}
+
+// sendTwice reports, and clears, a duplicate fault on the stream's head.
+func (d *Dispatcher) sendTwice(s *stream) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	twice := s.duplicate
+	s.duplicate = false
+	return twice
+}
+
+// parkLocked holds the stream for wait, then puts it back in line.
+func (d *Dispatcher) parkLocked(s *stream, wait time.Duration) {
+	s.state = parked
+	time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if s.state == parked {
+			d.readyLocked(s)
+		}
+	})
+}
+
+// notificationInfo is what fault rules match a notification by.
+func notificationInfo(n store.Notification) fault.NotificationInfo {
+	info := fault.NotificationInfo{CallID: n.CallID, AppID: n.Owner.AppID}
+	var env struct {
+		Value []struct {
+			ChangeType   string          `json:"changeType"`
+			ResourceURL  string          `json:"resourceUrl"`
+			ResourceData json.RawMessage `json:"resourceData"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(n.Payload, &env) == nil && len(env.Value) > 0 {
+		v := env.Value[0]
+		info.ChangeType, info.ResourceURL = v.ChangeType, v.ResourceURL
+		var data struct {
+			State string `json:"state"`
+		}
+		if json.Unmarshal(v.ResourceData, &data) == nil {
+			info.State = data.State
+		}
+	}
+	return info
 }
 
 // settle decides what the stream does after an attempt, and returns the
@@ -434,20 +568,14 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 		u.Status = store.Pending
 		wait := d.backoff(u.Attempts)
 		u.NextAttemptAt = now.Add(wait)
-		s.state = parked
-		time.AfterFunc(wait, func() {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			if s.state == parked {
-				d.readyLocked(s)
-			}
-		})
+		d.parkLocked(s, wait)
 	}
 	return u
 }
 
 // popLocked drops the stream's head and lines up the next one.
 func (d *Dispatcher) popLocked(s *stream) {
+	delete(s.faulted, s.queue[0].Seq)
 	s.host.queued--
 	s.queue[0] = store.Notification{}
 	s.queue = s.queue[1:]

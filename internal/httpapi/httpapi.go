@@ -20,6 +20,7 @@ import (
 	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
+	"github.com/callplane/callplane/internal/fault"
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpx"
 	"github.com/callplane/callplane/internal/ids"
@@ -55,6 +56,8 @@ type API struct {
 	patterns []string
 	// requests, when set, is where requests about calls are recorded.
 	requests RequestLog
+	// faults, when set, are rules that fail or slow requests down.
+	faults *fault.Set
 }
 
 // Option configures an API.
@@ -143,12 +146,16 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler) {
 		return
 	}
 	if a.requests == nil {
-		h(w, r, p)
+		if !a.inject(w, r, p) {
+			h(w, r, p)
+		}
 		return
 	}
 	started := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	h(sw, r, p)
+	if !a.inject(sw, r, p) {
+		h(sw, r, p)
+	}
 	a.record(r, sw, started)
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/delivery"
+	"github.com/callplane/callplane/internal/fault"
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpapi"
 	"github.com/callplane/callplane/internal/media"
@@ -119,6 +120,8 @@ type Server struct {
 	// requests records the bots' requests for calls' timelines; nil when
 	// the timeline is off.
 	requests *timeline.Recorder
+	// faults are the fault rules tests add.
+	faults *fault.Set
 
 	http *http.Server
 	// listenURL is the HTTP listener's own address; tlsListenURL the HTTPS
@@ -225,6 +228,8 @@ func Start(cfg Config) (s *Server, err error) {
 			cancel()
 		}
 	}()
+	s.faults = fault.New()
+	cfg.Delivery.Faults = s.faults
 	s.delivery = delivery.New(st, signer, cfg.Delivery, log.With("component", "delivery"))
 	if err := s.delivery.Start(ctx); err != nil {
 		return nil, err
@@ -265,6 +270,11 @@ func Start(cfg Config) (s *Server, err error) {
 			}),
 			httpapi.Guard(s.sameOrigin))
 	}
+	opts = append(opts, httpapi.Faults(s.faults))
+	s.tokens.SetFailures(func(appID string) (auth.TokenFailure, bool) {
+		e, ok := s.faults.TokenRequest(appID)
+		return auth.TokenFailure{Status: e.Status, RetryAfter: e.RetryAfter, Latency: e.Latency, Rule: e.RuleID}, ok
+	})
 	var requestLog media.RequestLog
 	var requests func(context.Context, string) ([]store.Request, error)
 	if s.requests != nil {
@@ -288,6 +298,7 @@ func Start(cfg Config) (s *Server, err error) {
 		World:        world,
 		CheckURL:     cfg.Delivery.Policy.Check,
 		Reset:        s.Reset,
+		Faults:       s.faults,
 		Requests:     requests,
 		Log:          log.With("component", "admin"),
 	})
@@ -533,6 +544,7 @@ func (s *Server) Reset(ctx context.Context) error {
 		}
 		s.world.Forget()
 		s.engine.Forget()
+		s.faults.Clear()
 		s.log.Info("reset: every call, meeting, person and notification forgotten")
 		return nil
 	})

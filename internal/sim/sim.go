@@ -287,6 +287,11 @@ func (w *World) HangUp(ctx context.Context, callID string) error {
 
 // CallView returns a call with a simulated remote party, whatever its
 // state.
+// Drop has the service end a call on its own.
+func (w *World) Drop(ctx context.Context, callID string, reason call.Result) error {
+	return w.calls.DropCall(ctx, callID, reason)
+}
+
 // Call returns any call by id: with a simulated remote party or a group
 // call's leg.
 func (w *World) Call(ctx context.Context, callID string) (*call.Call, error) {

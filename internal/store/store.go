@@ -182,6 +182,8 @@ const (
 	// Failed means delivery was given up on; the call's later notifications
 	// go on without it.
 	Failed Status = "failed"
+	// Dropped means a fault rule dropped it: never sent, on purpose.
+	Dropped Status = "dropped"
 )
 
 // Delivery is how a notification's delivery has gone so far.
