@@ -181,11 +181,11 @@ type stream struct {
 type streamState int
 
 const (
-	idle   streamState = iota // nothing queued
-	ready                     // waiting for a worker of its host
-	busy                      // its head is being delivered
-	parked                    // waiting to retry its head, or delayed by a fault
-	holding                   // its head waits for the next notification to overtake it (a reorder fault)
+	idle    streamState = iota // nothing queued
+	ready                      // waiting for a worker of its host
+	busy                       // its head is being delivered
+	parked                     // waiting to retry its head, or delayed by a fault
+	holding                    // its head waits for the next notification to overtake it (a reorder fault)
 )
 
 // reorderWait bounds how long a reordered notification waits for the one
