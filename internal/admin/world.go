@@ -112,16 +112,18 @@ type ScriptStepView struct {
 func callView(c *call.Call) CallView {
 	v := CallView{
 		ID: c.ID, ApplicationID: c.Owner.AppID, Direction: string(c.Direction), State: string(c.State),
-		Remote: graph.IdentitySetOf(c.RemoteIdentity()), Outcome: string(c.Remote.Outcome), Reason: c.Remote.Reason,
-		CreatedAt: c.CreatedAt, EndedAt: optionalTime(c.EndedAt), RecordingStatus: c.RecordingStatus,
-	}
-	if c.Remote.Target != nil {
-		v.Target = graph.IdentitySetOf(*c.Remote.Target)
+		CreatedAt: c.CreatedAt, EndedAt: optionalTime(c.EndedAt), RecordingStatus: c.RecordingStatus, Prompts: []PromptHeard{},
 	}
 	if r := c.Result; r != nil {
 		v.ResultInfo = &graph.ResultInfo{Code: r.Code, Subcode: r.Subcode, Message: r.Message}
 	}
-	v.Prompts = []PromptHeard{}
+	if c.Remote == nil {
+		return v // a group call's leg: the people are in its meeting's roster
+	}
+	v.Remote, v.Outcome, v.Reason = graph.IdentitySetOf(c.RemoteIdentity()), string(c.Remote.Outcome), c.Remote.Reason
+	if c.Remote.Target != nil {
+		v.Target = graph.IdentitySetOf(*c.Remote.Target)
+	}
 	for _, h := range c.Remote.Heard {
 		v.Prompts = append(v.Prompts, PromptHeard{URI: h.URI, DurationSeconds: h.Length.Seconds(), Outcome: h.Outcome})
 	}
@@ -252,7 +254,7 @@ func (a *API) placeCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) showCall(w http.ResponseWriter, r *http.Request) {
-	c, err := a.World.CallView(r.Context(), graph.NormalizeID(r.PathValue("id")))
+	c, err := a.World.Call(r.Context(), graph.NormalizeID(r.PathValue("id")))
 	if err != nil {
 		a.worldFailed(w, err)
 		return

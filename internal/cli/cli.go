@@ -30,6 +30,7 @@ func commands() []command {
 		{"sim", "drive the simulator: meetings and the people in them (callplane sim for its commands)", runSim},
 		{"app", "manage app registrations: add, list, show, set, remove, secret, certificate", runApp},
 		{"reset", "end and forget every call, meeting, person and fault of a running callplane: start clean", runReset},
+		{"scenario", "run a scenario file against a bot and report what it did (run FILE), or check files (check FILE...)", runScenario},
 	}
 }
 
