@@ -369,11 +369,31 @@ func (r *run) observe(ctx context.Context, c *liveCall) (ObservedCall, error) {
 	if err != nil {
 		return ObservedCall{}, fmt.Errorf("look at %s %s: %w", c.kind, c.name, err)
 	}
-	tl, err := r.sim.Timeline(ctx, c.view.ID)
-	if err != nil {
-		return ObservedCall{}, fmt.Errorf("read the timeline of %s %s: %w", c.kind, c.name, err)
+	// The last notifications of a call that just ended may still be on
+	// their way to the bot: their deliveries get settleTime to finish.
+	settled := time.Now().Add(settleTime)
+	for {
+		tl, err := r.sim.Timeline(ctx, c.view.ID)
+		if err != nil {
+			return ObservedCall{}, fmt.Errorf("read the timeline of %s %s: %w", c.kind, c.name, err)
+		}
+		if !pending(tl.Value) || !time.Now().Before(settled) {
+			return ObservedCall{Name: c.name, ID: c.view.ID, View: view, Timeline: tl.Value}, nil
+		}
+		if err := sleep(ctx, r.opts.Poll); err != nil {
+			return ObservedCall{}, err
+		}
 	}
-	return ObservedCall{Name: c.name, ID: c.view.ID, View: view, Timeline: tl.Value}, nil
+}
+
+// settleTime bounds the wait for a call's last deliveries once it ended.
+const settleTime = 2 * time.Second
+
+// pending says some notification of a timeline is still being delivered.
+func pending(entries []admin.TimelineEntry) bool {
+	return slices.ContainsFunc(entries, func(e admin.TimelineEntry) bool {
+		return e.Kind == admin.EntryNotification && e.Delivery == "pending"
+	})
 }
 
 // cleanup hangs up the calls of a failed run, as best it can: the run's

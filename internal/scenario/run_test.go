@@ -542,3 +542,40 @@ func TestRunPollFailure(t *testing.T) {
 		t.Fatalf("Run error = %v", err)
 	}
 }
+
+// settlingSim is a fakeSim whose calls' last notification is still being
+// delivered the first looks times the timeline is read.
+type settlingSim struct {
+	*fakeSim
+	looks int
+}
+
+func (s *settlingSim) Timeline(ctx context.Context, callID string) (admin.Timeline, error) {
+	tl, err := s.fakeSim.Timeline(ctx, callID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.looks > 0 {
+		s.looks--
+		tl.Value = append(tl.Value, admin.TimelineEntry{Kind: admin.EntryNotification, ChangeType: "deleted", Delivery: "pending", MessageID: "m1"})
+	} else {
+		tl.Value = append(tl.Value, admin.TimelineEntry{Kind: admin.EntryNotification, ChangeType: "deleted", Delivery: "delivered", AckStatus: 202, MessageID: "m1"})
+	}
+	return tl, err
+}
+
+// TestRunWaitsForLastDeliveries checks that a call's expectations are
+// judged on its deliveries once they settled, not while one is on its way.
+func TestRunWaitsForLastDeliveries(t *testing.T) {
+	s := &Scenario{Name: "s", Timeout: time.Minute, Calls: []Call{{Name: "c", From: "user:a", To: "app"}}, Expect: []Expectation{{Kind: Acknowledges, Within: time.Second}}}
+	sim := &settlingSim{fakeSim: newFakeSim(), looks: 3}
+	rep, err := Run(runCtx(t), s, sim, quick())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(rep.Results) != 1 || !rep.Results[0].Passed {
+		t.Errorf("results = %+v, want acknowledges passed once the pending delivery was acknowledged", rep.Results)
+	}
+	if sim.looks != 0 {
+		t.Errorf("the run judged the call with %d looks left, while a delivery was pending", sim.looks)
+	}
+}
