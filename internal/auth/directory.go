@@ -34,8 +34,15 @@ type directoryFile struct {
 // file in the data directory, the dev application first, and every change
 // is written back at once.
 type Directory struct {
-	path string
-	now  func() time.Time
+	// path is the directory's file; docs, for a directory several nodes
+	// share, keep it instead, at version.
+	path    string
+	docs    Documents
+	version int64
+	// missMu lets one refresh of a shared directory run for lookups that
+	// missed.
+	missMu sync.Mutex
+	now    func() time.Time
 	// What never changes while running, read without the lock.
 	tenantID, adminSecret string
 	defaultUser           User
@@ -66,28 +73,55 @@ func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
 	raw, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if err := json.Unmarshal(raw, &d.f); err != nil {
+		if err := d.decode(raw); err != nil {
 			return nil, opened, fmt.Errorf("auth: %s: %w", path, err)
-		}
-		if d.f.TenantID == "" || len(d.f.Applications) == 0 {
-			return nil, opened, fmt.Errorf("auth: %s has no tenant or no application", path)
 		}
 	case errors.Is(err, os.ErrNotExist):
 		opened.Created = true
-		d.f = directoryFile{TenantID: ids.New()}
-		dev := newApplication(AppSettings{DisplayName: "callplane dev bot"}, d.now())
-		secret := newSecret("", time.Time{}, d.now())
-		dev.Secret = secret.Value
-		dev.Secrets = []SecretCredential{secret.SecretCredential}
-		// A phone number from the start, so that PSTN examples work at once:
-		// +1 555 01xx is reserved for fiction.
-		instance, _ := newInstance("callplane dev bot (phone)", fmt.Sprintf("+1555010%04d", rand.IntN(10000)), d.now())
-		dev.Instances = []Instance{instance}
-		d.f.Applications = []Application{dev}
+		d.f = newDirectoryFile(d.now())
 	default:
 		return nil, opened, err
 	}
-	changed := opened.Created
+	if d.complete(&opened) {
+		if err := writeJSONAtomic(path, &d.f); err != nil {
+			return nil, opened, err
+		}
+	}
+	return d, opened, nil
+}
+
+// decode reads a directory's document.
+func (d *Directory) decode(raw []byte) error {
+	if err := json.Unmarshal(raw, &d.f); err != nil {
+		return err
+	}
+	if d.f.TenantID == "" || len(d.f.Applications) == 0 {
+		return errors.New("no tenant or no application")
+	}
+	return nil
+}
+
+// newDirectoryFile is a new directory: a dev tenant and a dev application
+// holding every Calls.* permission, with a secret and a phone number.
+func newDirectoryFile(now time.Time) directoryFile {
+	f := directoryFile{TenantID: ids.New()}
+	dev := newApplication(AppSettings{DisplayName: "callplane dev bot"}, now)
+	secret := newSecret("", time.Time{}, now)
+	dev.Secret = secret.Value
+	dev.Secrets = []SecretCredential{secret.SecretCredential}
+	// A phone number from the start, so that PSTN examples work at once:
+	// +1 555 01xx is reserved for fiction.
+	instance, _ := newInstance("callplane dev bot (phone)", fmt.Sprintf("+1555010%04d", rand.IntN(10000)), now)
+	dev.Instances = []Instance{instance}
+	f.Applications = []Application{dev}
+	return f
+}
+
+// complete gives a directory what every directory has (a dev user, an
+// admin secret, applications in the current form) and indexes it; it says
+// whether the document changed and must be saved.
+func (d *Directory) complete(opened *Opened) (changed bool) {
+	changed = opened.Created
 	if len(d.f.Users) == 0 {
 		// The subject of delegated tokens (callplane token --delegated).
 		d.f.Users = []User{{ObjectID: ids.New(), UserPrincipalName: "dev@callplane.test", DisplayName: "Dev User"}}
@@ -102,12 +136,7 @@ func LoadOrCreateDirectory(path string) (*Directory, Opened, error) {
 	}
 	d.index()
 	d.tenantID, d.adminSecret, d.defaultUser = d.f.TenantID, d.f.AdminSecret, d.f.Users[0]
-	if changed {
-		if err := writeJSONAtomic(path, &d.f); err != nil {
-			return nil, opened, err
-		}
-	}
-	return d, opened, nil
+	return changed
 }
 
 func (d *Directory) index() {
@@ -135,6 +164,14 @@ func (d *Directory) DefaultUser() User { return d.defaultUser }
 
 // Application returns the registration with the client id.
 func (d *Directory) Application(clientID string) (Application, bool) {
+	if a, ok := d.application(clientID); ok || d.docs == nil {
+		return a, ok
+	}
+	d.refreshOnMiss()
+	return d.application(clientID)
+}
+
+func (d *Directory) application(clientID string) (Application, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	i, ok := d.byID[clientID]
@@ -147,6 +184,14 @@ func (d *Directory) Application(clientID string) (Application, bool) {
 // Registered reports whether the client id is a registered application,
 // without copying it: every Graph request asks.
 func (d *Directory) Registered(clientID string) ([]string, bool) {
+	if roles, ok := d.registered(clientID); ok || d.docs == nil {
+		return roles, ok
+	}
+	d.refreshOnMiss()
+	return d.registered(clientID)
+}
+
+func (d *Directory) registered(clientID string) ([]string, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	i, ok := d.byID[clientID]
@@ -329,6 +374,14 @@ func (d *Directory) RemoveInstance(clientID, instanceID string) error {
 
 // Instance finds an application instance by id or phone number.
 func (d *Directory) Instance(idOrPhone string) (Application, Instance, bool) {
+	if a, in, ok := d.instance(idOrPhone); ok || d.docs == nil {
+		return a, in, ok
+	}
+	d.refreshOnMiss()
+	return d.instance(idOrPhone)
+}
+
+func (d *Directory) instance(idOrPhone string) (Application, Instance, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	for _, a := range d.f.Applications {
@@ -357,20 +410,32 @@ func (d *Directory) changeApp(clientID string, fn func(*Application) error) erro
 	})
 }
 
-// change applies fn to a copy of the directory, writes the copy to disk and
-// only then makes it current: what is served is always what is saved.
+// change applies fn to a copy of the directory, saves the copy (to the
+// file, or to the shared documents) and only then makes it current: what is
+// served is always what is saved. In a shared directory that another node
+// changed meanwhile, fn is applied again to the fresh directory.
 func (d *Directory) change(fn func(*directoryFile) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	next := d.f
-	next.Applications = slices.Clone(d.f.Applications)
-	if err := fn(&next); err != nil {
-		return err
+	for {
+		next := d.f
+		next.Applications = slices.Clone(d.f.Applications)
+		if err := fn(&next); err != nil {
+			return err
+		}
+		if d.docs != nil {
+			err := d.saveShared(&next)
+			if errors.Is(err, ErrStaleDocument) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		} else if err := writeJSONAtomic(d.path, &next); err != nil {
+			return fmt.Errorf("auth: save %s: %w", d.path, err)
+		}
+		d.f = next
+		d.index()
+		return nil
 	}
-	if err := writeJSONAtomic(d.path, &next); err != nil {
-		return fmt.Errorf("auth: save %s: %w", d.path, err)
-	}
-	d.f = next
-	d.index()
-	return nil
 }

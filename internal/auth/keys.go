@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -29,32 +27,20 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	raw, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		block, _ := pem.Decode(raw)
-		if block == nil {
-			return nil, fmt.Errorf("auth: %s holds no PEM block", path)
-		}
-		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("auth: %s: %w", path, err)
-		}
-		priv, ok := parsed.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("auth: %s is not an RSA key", path)
-		}
-		return newKey(priv), nil
+		return parseKey(raw, path)
 	case errors.Is(err, os.ErrNotExist):
 		priv, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			return nil, err
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		pemData, err := encodeKey(priv)
 		if err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := writeFileAtomic(path, pemData, 0o600); err != nil {
 			return nil, err
 		}
 		return newKey(priv), nil

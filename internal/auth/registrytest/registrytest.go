@@ -5,6 +5,7 @@
 package registrytest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -304,5 +305,129 @@ func NewCertificate(t testing.TB, subject string) Certificate {
 		Key:    key,
 		PEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+}
+
+// Refresher is a registry that several nodes share: Refresh reads what the
+// other nodes changed. (Lookups that miss see new applications at once;
+// changes to known ones wait for a refresh.)
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// RunShared runs the cases of a registry that several nodes share: open
+// returns two registries over the same, new storage.
+func RunShared(t *testing.T, open func(t *testing.T) (a, b auth.Registry)) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, a, b auth.Registry)
+	}{
+		{"OneTenant", testSharedTenant},
+		{"AddedOnOneFoundOnTheOther", testSharedAdded},
+		{"ChangesOnBothKept", testSharedConcurrentChanges},
+		{"RemovedOnOneRefusedOnTheOther", testSharedRemoved},
+		{"PhoneNumbersUniqueAcrossNodes", testSharedPhoneNumbers},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := open(t)
+			tc.fn(t, a, b)
+		})
+	}
+}
+
+func refresh(t *testing.T, r auth.Registry) {
+	t.Helper()
+	must(t, r.(Refresher).Refresh(context.Background()))
+}
+
+func testSharedTenant(t *testing.T, a, b auth.Registry) {
+	if a.TenantID() != b.TenantID() || a.TenantID() == "" {
+		t.Fatalf("tenants %q and %q", a.TenantID(), b.TenantID())
+	}
+	if da, db := a.Applications()[0], b.Applications()[0]; da.ClientID != db.ClientID {
+		t.Fatalf("dev applications %s and %s", da.ClientID, db.ClientID)
+	}
+}
+
+func testSharedAdded(t *testing.T, a, b auth.Registry) {
+	app, secret, err := a.AddApplication(auth.AppSettings{DisplayName: "added on a"})
+	must(t, err)
+	// No refresh: a node asked about an application it does not know yet
+	// looks again.
+	got, ok := b.Application(app.ClientID)
+	if !ok || got.CheckSecret(secret.Value, time.Now()) != nil {
+		t.Fatalf("b.Application(%s) = %+v, %v", app.ClientID, got, ok)
+	}
+	if _, ok := b.Registered(app.ClientID); !ok {
+		t.Fatal("b does not know the application a added")
+	}
+	in, err := a.AddInstance(app.ClientID, "line", "+14255550199")
+	must(t, err)
+	if owner, found, ok := b.Instance("+14255550199"); !ok || owner.ClientID != app.ClientID || found.ID != in.ID {
+		t.Fatalf("b.Instance = %s, %+v, %v", owner.ClientID, found, ok)
+	}
+}
+
+func testSharedConcurrentChanges(t *testing.T, a, b auth.Registry) {
+	const each = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for _, r := range []auth.Registry{a, b} {
+		for i := range each {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := r.AddApplication(auth.AppSettings{DisplayName: fmt.Sprintf("app %d", i)})
+				errs <- err
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	refresh(t, a)
+	refresh(t, b)
+	if na, nb := len(a.Applications()), len(b.Applications()); na != 2*each+1 || nb != na {
+		t.Fatalf("a lists %d applications, b %d; want %d each: a change was lost", na, nb, 2*each+1)
+	}
+}
+
+func testSharedRemoved(t *testing.T, a, b auth.Registry) {
+	app, _, err := a.AddApplication(auth.AppSettings{DisplayName: "short-lived"})
+	must(t, err)
+	if _, ok := b.Registered(app.ClientID); !ok {
+		t.Fatal("b does not know the application")
+	}
+	roles := []string{"Calls.Initiate.All"}
+	_, err = b.UpdateApplication(app.ClientID, auth.AppChanges{Roles: &roles})
+	must(t, err)
+	refresh(t, a)
+	if got, _ := a.Registered(app.ClientID); !slices.Equal(got, roles) {
+		t.Fatalf("a sees roles %v after b changed them to %v", got, roles)
+	}
+	_, err = a.RemoveApplication(app.ClientID)
+	must(t, err)
+	refresh(t, b)
+	if _, ok := b.Registered(app.ClientID); ok {
+		t.Fatal("b still accepts the application a removed")
+	}
+}
+
+func testSharedPhoneNumbers(t *testing.T, a, b auth.Registry) {
+	one, _, err := a.AddApplication(auth.AppSettings{DisplayName: "one"})
+	must(t, err)
+	two, _, err := b.AddApplication(auth.AppSettings{DisplayName: "two"})
+	must(t, err)
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Add(2)
+	go func() { defer wg.Done(); _, errA = a.AddInstance(one.ClientID, "a", "+14255550177") }()
+	go func() { defer wg.Done(); _, errB = b.AddInstance(two.ClientID, "b", "+14255550177") }()
+	wg.Wait()
+	if (errA == nil) == (errB == nil) {
+		t.Fatalf("adding one phone number on two nodes at once: %v and %v; want exactly one refused", errA, errB)
 	}
 }
