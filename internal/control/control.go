@@ -123,6 +123,15 @@ func (s *Service) Exclusive(fn func() error) error {
 	return fn()
 }
 
+// Schedule takes the deadlines of calls this node has been made
+// responsible for: saved by another node, or taken over from a node that
+// died. A deadline of an older version than the one held is ignored.
+func (s *Service) Schedule(ds ...store.Deadline) {
+	for _, d := range ds {
+		s.timers.schedule(d.CallID, d.At, d.Version)
+	}
+}
+
 // Close stops the committer. Commands after it fail with ErrClosed.
 func (s *Service) Close() {
 	close(s.stop)
@@ -370,9 +379,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("control: load deadlines: %w", err)
 	}
-	for _, d := range deadlines {
-		s.timers.set(d.CallID, d.At)
-	}
+	s.Schedule(deadlines...)
 	s.log.Info("timers restored", "calls", len(deadlines))
 	go s.purgeLoop(ctx)
 	s.timers.run(ctx, s.now, func(due []string) {

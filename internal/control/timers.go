@@ -18,9 +18,12 @@ type timers struct {
 }
 
 type deadlineItem struct {
-	id  string
-	at  time.Time
-	pos int
+	id string
+	at time.Time
+	// version is that of the call the deadline was read from (zero:
+	// unknown): a deadline of an older version never replaces it.
+	version int64
+	pos     int
 }
 
 func newTimers() *timers {
@@ -31,10 +34,22 @@ func newTimers() *timers {
 func (t *timers) set(id string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.setLocked(id, at)
+	t.setLocked(id, at, 0)
 }
 
-func (t *timers) setLocked(id string, at time.Time) {
+// schedule is set for the deadline of a call's version: it does nothing if
+// the deadline held is of a later version. Deadlines saved by other nodes
+// arrive on their own path, and may come after a later one saved here.
+func (t *timers) schedule(id string, at time.Time, version int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if item, ok := t.index[id]; ok && item.version > version {
+		return
+	}
+	t.setLocked(id, at, version)
+}
+
+func (t *timers) setLocked(id string, at time.Time, version int64) {
 	item, ok := t.index[id]
 	switch {
 	case at.IsZero() && ok:
@@ -44,10 +59,10 @@ func (t *timers) setLocked(id string, at time.Time) {
 	case at.IsZero():
 		return
 	case ok:
-		item.at = at
+		item.at, item.version = at, max(item.version, version)
 		heap.Fix(&t.heap, item.pos)
 	default:
-		item = &deadlineItem{id: id, at: at}
+		item = &deadlineItem{id: id, at: at, version: version}
 		heap.Push(&t.heap, item)
 		t.index[id] = item
 	}
@@ -66,10 +81,15 @@ func (t *timers) setLocked(id string, at time.Time) {
 func (t *timers) setNoLater(id string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if item, ok := t.index[id]; at.IsZero() || ok && !item.at.After(at) {
+	item, ok := t.index[id]
+	if at.IsZero() || ok && !item.at.After(at) {
 		return
 	}
-	t.setLocked(id, at)
+	var version int64
+	if ok {
+		version = item.version
+	}
+	t.setLocked(id, at, version)
 }
 
 // clear cancels every deadline.

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"slices"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,14 +144,27 @@ func (s *Service) commitLoop() {
 		errs := s.store.SaveBatch(context.Background(), changes)
 		for i, p := range batch {
 			if errs[i] == nil {
-				if len(p.ch.Notifications) > 0 {
-					s.notifier.Enqueue(p.ch.Notifications...)
-				}
-				for _, c := range p.ch.Calls {
-					s.timers.set(c.ID, c.NextDeadline())
-				}
+				s.handOn(p.ch)
 			}
 			p.done <- errs[i]
+		}
+	}
+}
+
+// handOn gives a saved unit's notifications to delivery and its calls'
+// deadlines to the timers, except those of calls another node owns (which
+// the store handed to it).
+func (s *Service) handOn(ch *store.Changes) {
+	ns := ch.Notifications
+	if len(ch.Elsewhere) > 0 {
+		ns = slices.DeleteFunc(slices.Clone(ns), func(n store.Notification) bool { return ch.Elsewhere[n.CallID] })
+	}
+	if len(ns) > 0 {
+		s.notifier.Enqueue(ns...)
+	}
+	for _, c := range ch.Calls {
+		if !ch.Elsewhere[c.ID] {
+			s.timers.schedule(c.ID, c.NextDeadline(), c.Version)
 		}
 	}
 }

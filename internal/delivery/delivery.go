@@ -33,6 +33,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,6 +316,21 @@ func (d *Dispatcher) Enqueue(ns ...store.Notification) {
 	}
 }
 
+// Take queues notifications of calls this node has just been made
+// responsible for: handed over by the node that saved them, or taken over
+// from a node that died. Unlike Enqueue it takes notifications older than
+// the ones loaded at start, and skips any it has queued already.
+func (d *Dispatcher) Take(ns ...store.Notification) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, n := range ns {
+		if s, ok := d.streams[n.CallID]; ok && slices.ContainsFunc(s.queue, func(q store.Notification) bool { return q.Seq == n.Seq }) {
+			continue
+		}
+		d.enqueueLocked(n)
+	}
+}
+
 func (d *Dispatcher) enqueueLocked(n store.Notification) {
 	s, ok := d.streams[n.CallID]
 	if !ok {
@@ -333,7 +349,14 @@ func (d *Dispatcher) enqueueLocked(n store.Notification) {
 	}
 	d.streams[n.CallID] = s
 	s.host.queued++
-	s.queue = append(s.queue, n)
+	// In Seq order: notifications saved by other nodes arrive on their own
+	// path and may come in after a later one saved here. The head stays
+	// where it is: it may be on its way already.
+	at := len(s.queue)
+	for at > 1 && s.queue[at-1].Seq > n.Seq {
+		at--
+	}
+	s.queue = slices.Insert(s.queue, at, n)
 	switch s.state {
 	case idle:
 		d.readyLocked(s)

@@ -266,3 +266,55 @@ func TestHungBotDelaysOnlyItself(t *testing.T) {
 		t.Fatalf("hung bot holds %d requests, more than the per-host limit %d", received.Load(), cfg.PerHostConcurrency)
 	}
 }
+
+// TestTakeKeepsSeqOrder: notifications another node saved, handed over
+// after a later one was queued here, are delivered in Seq order, each once,
+// however many times they are handed over.
+func TestTakeKeepsSeqOrder(t *testing.T) {
+	h := start(t, testConfig())
+	bot := testbot.Start(t)
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	bot.Respond(func(*http.Request, []byte) int {
+		first.Do(func() { close(inFlight); <-release }) // the head stays in flight meanwhile
+		return http.StatusAccepted
+	})
+	c, _, err := call.Place(call.Request{
+		Owner:       call.Owner{TenantID: "t", AppID: "a"},
+		CallbackURI: bot.URL,
+		Targets:     []call.Participant{{Identity: call.Identity{Kind: call.User, ID: "u"}}},
+		Media:       call.Media{Hosting: call.ServiceHosted},
+	}, time.Now(), call.DefaultTiming)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []store.Notification
+	for i := range 4 {
+		ns = append(ns, store.NewNotification(c, fmt.Appendf(nil, `{"value":[{"resourceData":{"n":%d}}]}`, i), time.Now()))
+	}
+	if err := store.Save(context.Background(), h.store, &store.Changes{Calls: []*call.Call{c}, Notifications: ns}); err != nil {
+		t.Fatal(err)
+	}
+	h.d.Enqueue(ns[0])
+	select {
+	case <-inFlight:
+	case <-time.After(wait):
+		t.Fatal("the first notification was never sent")
+	}
+	h.d.Enqueue(ns[3])
+	h.d.Take(ns[1], ns[2], ns[3])
+	h.d.Take(ns[0], ns[2])
+	close(release)
+	got := bot.Wait(t, wait, "4 acknowledged", func(all []testbot.Notification) bool { return acked(all) == 4 })
+	for i, x := range got {
+		if x.MessageID != ns[i].MessageID {
+			t.Fatalf("delivery %d is %s, want %s:\n%s", i, x.MessageID, ns[i].MessageID, testbot.Describe(got))
+		}
+	}
+	for _, n := range ns {
+		waitStatus(t, h, n.Seq, store.Delivered)
+	}
+	if all := bot.All(); len(all) != 4 {
+		t.Fatalf("%d deliveries, want 4:\n%s", len(all), testbot.Describe(all))
+	}
+}

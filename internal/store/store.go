@@ -103,6 +103,11 @@ type Changes struct {
 	// calls saved: it is kept apart from the calls, which are rewritten on
 	// every change.
 	Speech []Speech
+	// Elsewhere is set by an engine that several nodes share, on saving:
+	// the calls of the Changes (saved, or notified) that another node owns.
+	// The engine has handed their notifications and deadlines to that
+	// node, which alone delivers and times them; the saver leaves them be.
+	Elsewhere map[string]bool
 }
 
 // Empty reports whether there is nothing to save.
@@ -136,6 +141,9 @@ type Request struct {
 type Deadline struct {
 	CallID string
 	At     time.Time
+	// Version is the call's version that has this deadline; zero when
+	// unknown.
+	Version int64
 }
 
 // Notification is one outbox entry: a commsNotifications body for a call's

@@ -668,7 +668,7 @@ func (s *Store) GetSpeech(ctx context.Context, callID, operationID string) ([]by
 }
 
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, deadline FROM calls WHERE deadline IS NOT NULL`)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, deadline, version FROM calls WHERE deadline IS NOT NULL`)
 	if err != nil {
 		return nil, err
 	}
@@ -679,7 +679,7 @@ func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
 			d  store.Deadline
 			at sql.NullInt64
 		)
-		if err := rows.Scan(&d.CallID, &at); err != nil {
+		if err := rows.Scan(&d.CallID, &at, &d.Version); err != nil {
 			return nil, err
 		}
 		d.At = fromNanos(at)
