@@ -1,11 +1,11 @@
 package control
 
 import (
-	"slices"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
