@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -42,7 +43,7 @@ func (a *API) addFault(w http.ResponseWriter, r *http.Request) {
 		rule, err = a.Faults.Add(rule)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "badRequest", err.Error())
+		a.faultFailed(w, err)
 		return
 	}
 	w.Header().Set("Location", "/callplane/faults/"+rule.ID)
@@ -54,16 +55,35 @@ func (a *API) listFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) clearFaults(w http.ResponseWriter, r *http.Request) {
-	a.Faults.Clear()
+	if err := a.Faults.Clear(); err != nil {
+		a.faultFailed(w, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) removeFault(w http.ResponseWriter, r *http.Request) {
-	if !a.Faults.Remove(r.PathValue("id")) {
+	removed, err := a.Faults.Remove(r.PathValue("id"))
+	if err != nil {
+		a.faultFailed(w, err)
+		return
+	}
+	if !removed {
 		writeError(w, http.StatusNotFound, "notFound", "No fault rule "+r.PathValue("id")+" (it may have been used up or expired).")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// faultFailed answers a refused rule 400, and a failure of the rules
+// shared by a cluster's nodes 500.
+func (a *API) faultFailed(w http.ResponseWriter, err error) {
+	if errors.Is(err, fault.ErrShared) {
+		a.Log.Error("fault rules", "err", err)
+		writeError(w, http.StatusInternalServerError, "generalException", err.Error())
+		return
+	}
+	writeError(w, http.StatusBadRequest, "badRequest", err.Error())
 }
 
 func (a *API) dropCall(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@
 package fault
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,11 +187,65 @@ type Set struct {
 	// counts holds the number of rules of each kind: a kind without any
 	// is answered without the lock.
 	counts map[string]*atomic.Int64
+	// shared, when set, keeps the rules for every node of a cluster: the
+	// set is its copy, and each match is counted there.
+	shared Shared
+}
+
+// Shared keeps the rules of sets on several nodes, so that a rule added
+// through one node acts on all, and its times are counted across them.
+type Shared interface {
+	// LoadRules returns the rules in force, oldest first.
+	LoadRules(ctx context.Context) ([]Rule, error)
+	// AddRule stores a checked rule, giving it its id.
+	AddRule(ctx context.Context, r Rule) (Rule, error)
+	RemoveRule(ctx context.Context, id string) (bool, error)
+	ClearRules(ctx context.Context) error
+	// UseRule counts a match of the rule; false if it no longer applies
+	// (removed, or its times used up on other nodes).
+	UseRule(ctx context.Context, id string) (bool, error)
 }
 
 // New returns an empty set.
 func New() *Set {
 	return &Set{now: time.Now, counts: map[string]*atomic.Int64{Graph: {}, Notification: {}, Token: {}}}
+}
+
+// NewShared returns the set of the rules kept in shared, as loaded now;
+// Reload reads them again when another node changed them.
+func NewShared(ctx context.Context, shared Shared) (*Set, error) {
+	s := New()
+	s.shared = shared
+	return s, s.Reload(ctx)
+}
+
+// sharedTimeout bounds a trip to the shared rules.
+const sharedTimeout = 5 * time.Second
+
+// Reload replaces a shared set's copy with the rules in force.
+func (s *Set) Reload(ctx context.Context) error {
+	if s.shared == nil {
+		return nil
+	}
+	rules, err := s.shared.LoadRules(ctx)
+	if err != nil {
+		return fmt.Errorf("fault: load the shared rules: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replaceLocked(rules)
+	return nil
+}
+
+func (s *Set) replaceLocked(rules []Rule) {
+	for len(s.rules) > 0 {
+		s.removeLocked(len(s.rules) - 1)
+	}
+	for _, r := range rules {
+		rule := r
+		s.rules = append(s.rules, &rule)
+		s.counts[r.Kind].Add(1)
+	}
 }
 
 // MaxRules bounds the rules a set holds.
@@ -207,6 +262,13 @@ func Parse(data []byte) (Rule, error) {
 	return r, nil
 }
 
+var (
+	// ErrTooMany refuses a rule past MaxRules.
+	ErrTooMany = fmt.Errorf("a callplane holds at most %d fault rules", MaxRules)
+	// ErrShared wraps a failure of the shared rules' storage.
+	ErrShared = errors.New("fault: the shared rules could not be reached")
+)
+
 // Add checks a rule and adds it, with an id.
 func (s *Set) Add(r Rule) (Rule, error) {
 	if err := r.check(); err != nil {
@@ -216,13 +278,24 @@ func (s *Set) Add(r Rule) (Rule, error) {
 	defer s.mu.Unlock()
 	s.expireLocked()
 	if len(s.rules) >= MaxRules {
-		return Rule{}, fmt.Errorf("a callplane holds at most %d fault rules", MaxRules)
+		return Rule{}, ErrTooMany
 	}
-	s.next++
-	r.ID, r.Matched, r.CreatedAt, r.ExpiresAt = "fault-"+strconv.Itoa(s.next), 0, s.now().UTC(), nil
+	r.Matched, r.CreatedAt, r.ExpiresAt = 0, s.now().UTC(), nil
 	if r.For > 0 {
 		at := r.CreatedAt.Add(time.Duration(r.For))
 		r.ExpiresAt = &at
+	}
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		stored, err := s.shared.AddRule(ctx, r)
+		if err != nil {
+			return Rule{}, fmt.Errorf("%w: %v", ErrShared, err)
+		}
+		r = stored
+	} else {
+		s.next++
+		r.ID = "fault-" + strconv.Itoa(s.next)
 	}
 	rule := r
 	s.rules = append(s.rules, &rule)
@@ -230,8 +303,15 @@ func (s *Set) Add(r Rule) (Rule, error) {
 	return rule, nil
 }
 
-// List returns the rules in force, oldest first.
+// List returns the rules in force, oldest first; for a shared set, as the
+// nodes have used them (or, if the shared rules cannot be reached, as this
+// node's copy has).
 func (s *Set) List() []Rule {
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		s.Reload(ctx)
+		cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked()
@@ -243,24 +323,49 @@ func (s *Set) List() []Rule {
 }
 
 // Remove removes a rule; false if there is none with the id.
-func (s *Set) Remove(id string) bool {
+func (s *Set) Remove(id string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		ok, err := s.shared.RemoveRule(ctx, id)
+		if err != nil {
+			return false, fmt.Errorf("%w: %v", ErrShared, err)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
 	i := slices.IndexFunc(s.rules, func(r *Rule) bool { return r.ID == id })
 	if i < 0 {
-		return false
+		return s.shared != nil, nil // removed from the shared rules, not yet loaded here
 	}
 	s.removeLocked(i)
-	return true
+	return true, nil
 }
 
 // Clear removes every rule.
-func (s *Set) Clear() {
+func (s *Set) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.rules) > 0 {
-		s.removeLocked(len(s.rules) - 1)
+	if s.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := s.shared.ClearRules(ctx); err != nil {
+			return fmt.Errorf("%w: %v", ErrShared, err)
+		}
 	}
+	s.replaceLocked(nil)
+	return nil
+}
+
+// Forget drops the rules of this node's copy only: what a reset made on
+// another node does here (the shared rules were cleared there).
+func (s *Set) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replaceLocked(nil)
 }
 
 func (s *Set) removeLocked(i int) {
@@ -313,8 +418,15 @@ func (s *Set) match(kind string, matches func(*Rule) bool) (Effect, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked()
-	for i, r := range s.rules {
+	for i := 0; i < len(s.rules); i++ {
+		r := s.rules[i]
 		if r.Kind != kind || !matches(r) {
+			continue
+		}
+		if s.shared != nil && !s.useShared(r) {
+			// Used up or removed through another node.
+			s.removeLocked(i)
+			i--
 			continue
 		}
 		r.Matched++
@@ -325,6 +437,15 @@ func (s *Set) match(kind string, matches func(*Rule) bool) (Effect, bool) {
 		return e, true
 	}
 	return Effect{}, false
+}
+
+// useShared counts a match of a shared rule across the nodes; a rule the
+// shared rules cannot be asked about does not apply.
+func (s *Set) useShared(r *Rule) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	ok, err := s.shared.UseRule(ctx, r.ID)
+	return err == nil && ok
 }
 
 // pathMatches matches a path against a pattern whose * segments match any

@@ -116,7 +116,14 @@ func TestNotificationRules(t *testing.T) {
 	if !ok || e.Action != Delay || e.Delay != 2*time.Second || e.RuleID != d.ID {
 		t.Fatalf("delay: %+v %v", e, ok)
 	}
-	if !s.Remove(d.ID) || s.Remove(d.ID) || s.Active(Notification) {
+	removed := func(id string) bool {
+		ok, err := s.Remove(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !removed(d.ID) || removed(d.ID) || s.Active(Notification) {
 		t.Fatal("remove")
 	}
 	mustAdd(t, s, `{"kind": "notification", "action": "drop"}`)

@@ -544,7 +544,9 @@ func (s *Server) Reset(ctx context.Context) error {
 		}
 		s.world.Forget()
 		s.engine.Forget()
-		s.faults.Clear()
+		if err := s.faults.Clear(); err != nil {
+			return err
+		}
 		s.log.Info("reset: every call, meeting, person and notification forgotten")
 		return nil
 	})
