@@ -29,10 +29,17 @@ type World struct {
 
 	// people caches the tenant's people, read in full on first use: every
 	// call a bot places looks its callee up. The world is their only
-	// writer, so the cache stays current (one process over its store).
+	// writer, so the cache stays current (one process over its store);
+	// over a store shared with other nodes, shared is set and every
+	// lookup reads the store.
 	mu     sync.RWMutex
 	people map[string]call.Person
+	shared bool
 }
+
+// SharedStore says that other nodes write to the world's store too: people
+// are read from it on every lookup instead of from a cache.
+func (w *World) SharedStore() { w.shared = true }
 
 // New returns the world of the registry's tenant. Attach it to the control
 // service (control.Config.Parties) before commands run.
@@ -78,12 +85,28 @@ func (w *World) Party(ctx context.Context, tenantID string, id call.Identity) (c
 			return call.Party{}, &call.InvalidError{Msg: fmt.Sprintf("no application instance %s in the tenant", id.ID)}
 		}
 	}
-	people, err := w.cachedPeople(ctx)
+	p, err := w.person(ctx, id.ID)
 	if err != nil {
 		return call.Party{}, err
 	}
-	p := people[id.ID]
 	return call.Party{Identity: id, Answering: p.Answering, Script: p.Script}, nil
+}
+
+// person is the tenant's person with the id; one never set answers as
+// people do by default.
+func (w *World) person(ctx context.Context, id string) (call.Person, error) {
+	if w.shared {
+		p, err := w.store.GetPerson(ctx, w.tenantID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return call.Person{}, nil
+		}
+		return p, err
+	}
+	people, err := w.cachedPeople(ctx)
+	if err != nil {
+		return call.Person{}, err
+	}
+	return people[id], nil
 }
 
 // cachedPeople returns the people by id, reading them on first use.
