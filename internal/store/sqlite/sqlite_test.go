@@ -23,6 +23,24 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestSharedConformance: two stores on one database file, as two
+// processes would have.
+func TestSharedConformance(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (a, b store.Store) {
+		path := filepath.Join(t.TempDir(), "callplane.db")
+		a, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err = sqlite.Open(path)
+		if err != nil {
+			a.Close()
+			t.Fatal(err)
+		}
+		return a, b
+	})
+}
+
 func TestReopenKeepsSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "callplane.db")
 	for i := 0; i < 2; i++ {

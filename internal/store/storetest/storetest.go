@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Reset", testReset},
 		{"RequestsGoWithTheirCall", testRequestsGoWithTheirCall},
 		{"DeliveryDuration", testDeliveryDuration},
+		{"BatchCreateExistingAlone", testBatchCreateExistingAlone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -499,6 +500,43 @@ func testBatchConflictsAlone(t *testing.T, s store.Store) {
 	}
 }
 
+// testBatchCreateExistingAlone: in a batch, a Changes that creates a call
+// that exists is refused alone, as a stale one is.
+func testBatchCreateExistingAlone(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	a, _ := newCall(t, now)
+	b, _ := newCall(t, now)
+	c, _ := newCall(t, now)
+	must(t, store.Save(ctx, s, &store.Changes{Calls: []*call.Call{a, b, c}}))
+	dup := *b
+	dup.Version = 0
+	batch := []*store.Changes{
+		{Calls: []*call.Call{a}, Notifications: outbox(a, "a")},
+		{Calls: []*call.Call{&dup}, Notifications: outbox(&dup, "b")},
+		{Calls: []*call.Call{c}, Notifications: outbox(c, "c")},
+	}
+	errs := s.SaveBatch(ctx, batch)
+	if len(errs) != 3 || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors %v, want nil, an error, nil", errs)
+	}
+	if a.Version != 2 || dup.Version != 0 || c.Version != 2 {
+		t.Fatalf("versions %d %d %d, want 2 0 2", a.Version, dup.Version, c.Version)
+	}
+	if got, err := s.GetCall(ctx, b.ID); err != nil || got.Version != 1 {
+		t.Fatalf("the existing call: %+v, %v; want it at version 1", got, err)
+	}
+	pending, err := s.Pending(ctx)
+	must(t, err)
+	var got string
+	for _, n := range pending {
+		got += string(n.Payload)
+	}
+	if got != "ac" {
+		t.Fatalf("saved notifications %q, want ac", got)
+	}
+}
+
 // save saves one call and its notifications.
 func save(ctx context.Context, s store.Store, c *call.Call, out []store.Notification) error {
 	return store.Save(ctx, s, &store.Changes{Calls: []*call.Call{c}, Notifications: out})
@@ -682,4 +720,279 @@ func testDeliveryDuration(t *testing.T, s store.Store) {
 	if len(ns) != 1 || ns[0].LastDuration != 1500*time.Microsecond {
 		t.Fatalf("notifications: %+v", ns)
 	}
+}
+
+// RunShared runs the cases of stores that share a database, as the nodes of
+// a cluster do: open returns two stores (two connections, or pools) on the
+// same new, empty database; the suite closes them.
+func RunShared(t *testing.T, open func(t *testing.T) (a, b store.Store)) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, a, b store.Store)
+	}{
+		{"ConcurrentSaversOneWinsEachRound", testSharedConcurrentSavers},
+		{"ChangesSeenAtOnce", testSharedChangesSeenAtOnce},
+		{"SameCallCreatedOnce", testSharedSameCallCreatedOnce},
+		{"SeqsAcrossStores", testSharedSeqs},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := open(t)
+			t.Cleanup(func() {
+				a.Close()
+				b.Close()
+			})
+			tc.fn(t, a, b)
+		})
+	}
+}
+
+// testSharedConcurrentSavers: savers on both stores that read the same
+// version of a call all save it at once: one wins each round, the others
+// conflict, and only the winners' notifications are kept.
+func testSharedConcurrentSavers(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	c, _ := newCall(t, time.Now())
+	must(t, save(ctx, a, c, nil))
+	const rounds, perStore = 5, 6
+	var winners []string
+	for round := range rounds {
+		var (
+			read, done sync.WaitGroup
+			start      = make(chan struct{})
+			mu         sync.Mutex
+			won        []string
+			conflicts  int
+		)
+		for i := range 2 * perStore {
+			s := []store.Store{a, b}[i%2]
+			read.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				mine, err := s.GetCall(ctx, c.ID)
+				read.Done()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if mine.Version != int64(round+1) {
+					t.Errorf("round %d: read version %d, want %d", round, mine.Version, round+1)
+				}
+				payload := fmt.Sprintf("round %d saver %d", round, i)
+				<-start
+				err = save(ctx, s, mine, outbox(mine, payload))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won = append(won, payload)
+				case errors.Is(err, store.ErrConflict):
+					conflicts++
+				default:
+					t.Errorf("saver %d: %v", i, err)
+				}
+			}()
+		}
+		read.Wait() // every saver holds the same version before any saves
+		close(start)
+		done.Wait()
+		if len(won) != 1 || conflicts != 2*perStore-1 {
+			t.Fatalf("round %d: %d won, %d conflicted; want 1 and %d", round, len(won), conflicts, 2*perStore-1)
+		}
+		winners = append(winners, won[0])
+	}
+	for _, s := range []store.Store{a, b} {
+		got, err := s.GetCall(ctx, c.ID)
+		must(t, err)
+		if got.Version != 1+rounds {
+			t.Fatalf("version %d after %d won rounds, want %d", got.Version, rounds, 1+rounds)
+		}
+		pending, err := s.Pending(ctx)
+		must(t, err)
+		var payloads []string
+		for _, n := range pending {
+			payloads = append(payloads, string(n.Payload))
+		}
+		if fmt.Sprint(payloads) != fmt.Sprint(winners) {
+			t.Fatalf("pending %q, want only the winners' %q", payloads, winners)
+		}
+	}
+}
+
+// testSharedChangesSeenAtOnce: what one store saves the other reads at
+// once, with its version, and a change through one makes the version that
+// the other's caller holds stale.
+func testSharedChangesSeenAtOnce(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	c, _ := newCall(t, now)
+	must(t, save(ctx, a, c, nil))
+	got, err := b.GetCall(ctx, c.ID)
+	must(t, err)
+	if got.ID != c.ID || got.Version != 1 || got.State != call.Establishing {
+		t.Fatalf("read through the other store: %+v", got)
+	}
+	got.Advance(now.Add(2*time.Second), timing)
+	must(t, save(ctx, b, got, nil))
+	if err := save(ctx, a, c, nil); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("saving the version the other store replaced: %v, want ErrConflict", err)
+	}
+	if again, err := a.GetCall(ctx, c.ID); err != nil || again.Version != 2 || again.State != call.Established {
+		t.Fatalf("read back through the first store: %+v, %v; want established at version 2", again, err)
+	}
+	if live, err := b.LiveCalls(ctx, owner); err != nil || len(live) != 1 || live[0] != c.ID {
+		t.Fatalf("live calls through the other store: %v, %v", live, err)
+	}
+
+	m := call.NewMeeting(owner.TenantID, "sync", call.Identity{ID: "organizer-1"}, now)
+	must(t, store.Save(ctx, a, &store.Changes{Groups: []*call.Group{m}}))
+	found, err := b.FindMeeting(ctx, owner.TenantID, call.MeetingKey{ThreadID: m.Meeting.ThreadID})
+	if err != nil || found.ID != m.ID || found.Version != 1 {
+		t.Fatalf("meeting through the other store: %+v, %v", found, err)
+	}
+	must(t, store.Save(ctx, b, &store.Changes{Groups: []*call.Group{found}}))
+	if err := store.Save(ctx, a, &store.Changes{Groups: []*call.Group{m}}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("saving a group the other store replaced: %v, want ErrConflict", err)
+	}
+
+	must(t, a.SavePerson(ctx, call.Person{TenantID: owner.TenantID, ID: "alice", DisplayName: "Alice"}))
+	if p, err := b.GetPerson(ctx, owner.TenantID, "alice"); err != nil || p.DisplayName != "Alice" {
+		t.Fatalf("person through the other store: %+v, %v", p, err)
+	}
+}
+
+// testSharedSameCallCreatedOnce: two stores creating a call of the same id
+// at once: one succeeds, and the call stored is its own; the other's
+// notifications are not kept.
+func testSharedSameCallCreatedOnce(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	const rounds = 5
+	var wantPending []string
+	for round := range rounds {
+		mine, _ := newCall(t, time.Now())
+		theirs := *mine
+		mine.CallbackURI = "https://a.example/callback"
+		theirs.CallbackURI = "https://b.example/callback"
+		calls := []*call.Call{mine, &theirs}
+		var (
+			ready, done sync.WaitGroup
+			start       = make(chan struct{})
+			errs        [2]error
+		)
+		for i, s := range []store.Store{a, b} {
+			ready.Add(1)
+			done.Add(1)
+			out := outbox(calls[i], fmt.Sprintf("round %d store %d", round, i))
+			go func() {
+				defer done.Done()
+				ready.Done()
+				<-start
+				errs[i] = save(ctx, s, calls[i], out)
+			}()
+		}
+		ready.Wait()
+		close(start)
+		done.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: errors %v; want exactly one to succeed", round, errs)
+		}
+		winner := 0
+		if errs[1] == nil {
+			winner = 1
+		}
+		wantPending = append(wantPending, fmt.Sprintf("round %d store %d", round, winner))
+		for _, s := range []store.Store{a, b} {
+			got, err := s.GetCall(ctx, mine.ID)
+			if err != nil || got.Version != 1 || got.CallbackURI != calls[winner].CallbackURI {
+				t.Fatalf("round %d: stored %+v, %v; want the winner's (callback %s) at version 1", round, got, err, calls[winner].CallbackURI)
+			}
+		}
+	}
+	pending, err := b.Pending(ctx)
+	must(t, err)
+	var got []string
+	for _, n := range pending {
+		got = append(got, string(n.Payload))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantPending) {
+		t.Fatalf("pending %q, want only the winners' %q", got, wantPending)
+	}
+}
+
+// testSharedSeqs: notifications saved at once through both stores are all
+// pending through either, once each, in Seq order, with the Seqs their
+// savers were given; each call's in the order they were saved.
+func testSharedSeqs(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	const calls, saves = 6, 8
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		seqOf = map[string]int64{} // by message id
+	)
+	for i := range calls {
+		c, _ := newCall(t, time.Now())
+		must(t, save(ctx, []store.Store{a, b}[i%2], c, nil))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each save of the call goes through the other store than
+			// the one before.
+			for k := range saves {
+				s := []store.Store{a, b}[(i+k)%2]
+				out := outbox(c, fmt.Sprintf("%s %d a", c.ID, k), fmt.Sprintf("%s %d b", c.ID, k))
+				if err := save(ctx, s, c, out); err != nil {
+					t.Errorf("call %d save %d: %v", i, k, err)
+					return
+				}
+				mu.Lock()
+				for _, n := range out {
+					seqOf[n.MessageID] = n.Seq
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for name, s := range map[string]store.Store{"a": a, "b": b} {
+		pending, err := s.Pending(ctx)
+		must(t, err)
+		if len(pending) != calls*saves*2 {
+			t.Fatalf("%s: %d pending, want %d", name, len(pending), calls*saves*2)
+		}
+		seen := map[string]bool{}
+		last := map[string]string{} // each call's last payload
+		for i, n := range pending {
+			if i > 0 && n.Seq <= pending[i-1].Seq {
+				t.Fatalf("%s: pending not in Seq order: %d after %d", name, n.Seq, pending[i-1].Seq)
+			}
+			if seen[n.MessageID] {
+				t.Fatalf("%s: notification %s pending twice", name, n.MessageID)
+			}
+			seen[n.MessageID] = true
+			if want, ok := seqOf[n.MessageID]; !ok || want != n.Seq {
+				t.Fatalf("%s: notification %s has seq %d, its saver was given %d (known: %v)", name, n.MessageID, n.Seq, want, ok)
+			}
+			if prev, ok := last[n.CallID]; ok && !payloadAfter(string(n.Payload), prev) {
+				t.Fatalf("%s: call %s's %q delivered after %q", name, n.CallID, n.Payload, prev)
+			}
+			last[n.CallID] = string(n.Payload)
+		}
+	}
+}
+
+// payloadAfter reports whether testSharedSeqs saved payload p after q:
+// both are "CALLID SAVE PART".
+func payloadAfter(p, q string) bool {
+	var (
+		pID, qID, pPart, qPart string
+		pSave, qSave           int
+	)
+	fmt.Sscanf(p, "%s %d %s", &pID, &pSave, &pPart)
+	fmt.Sscanf(q, "%s %d %s", &qID, &qSave, &qPart)
+	return pSave > qSave || pSave == qSave && pPart > qPart
 }

@@ -1,0 +1,410 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/callplane/callplane/internal/store"
+)
+
+// The nodes of a cluster tell each other what they changed through
+// PostgreSQL's LISTEN/NOTIFY, which delivers a transaction's notifications
+// when (and only if) it commits, in commit order.
+const (
+	// clusterChannel carries events every node hears: "kind:argument".
+	clusterChannel = "callplane_cluster"
+	// nodeChannelPrefix, with a node's id, carries what is handed to that
+	// node: notifications and deadlines of its calls, saved by others.
+	nodeChannelPrefix = "callplane_node_"
+)
+
+// Events on the cluster channel.
+const (
+	eventDocument = "document" // an identity document changed (argument: its name)
+	eventFaults   = "faults"   // the fault rules changed
+	eventReset    = "reset"    // a node reset the world (argument: that node)
+	eventReleased = "released" // a node stopped and gave its calls up (argument: that node)
+)
+
+func broadcast(ctx context.Context, tx pgx.Tx, kind, arg string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, clusterChannel, kind+":"+arg)
+	return err
+}
+
+// handover is what a node that saved changes to another node's calls tells
+// that node: the notifications to deliver (by Seq) and the calls' new
+// deadlines. Rows are read by the owner, so the message stays small.
+type handover struct {
+	Seqs      []int64         `json:"n,omitempty"`
+	Deadlines []handoverTimer `json:"d,omitempty"`
+}
+
+// handoverTimer is a call's deadline (Unix nanoseconds; zero: none) as of
+// its version.
+type handoverTimer struct {
+	CallID  string `json:"c"`
+	At      int64  `json:"a,omitempty"`
+	Version int64  `json:"v"`
+}
+
+// maxPayload keeps a NOTIFY under PostgreSQL's 8000-byte limit.
+const maxPayload = 7000
+
+// Handlers are what a node does when the cluster tells it something. Each
+// is called from one goroutine, in the order the events were committed.
+type Handlers struct {
+	// Take gives the node notifications to deliver and deadlines to keep
+	// for calls it owns: saved by another node, or taken over from a node
+	// that died.
+	Take func(ns []store.Notification, ds []store.Deadline)
+	// Lost says the node's lease ran out and other nodes took its calls:
+	// it must forget every stream and timer it holds. Take follows with
+	// the calls that are still its own.
+	Lost func()
+	// Document says an identity document changed; Faults that the fault
+	// rules did; Reset that another node reset the world.
+	Document func(name string)
+	Faults   func()
+	Reset    func()
+}
+
+// NodeOptions configure a node's membership.
+type NodeOptions struct {
+	// Address is a base URL other machines reach the node at, for commands
+	// run against the cluster (callplane sim --store …).
+	Address string
+	// LeaseTTL is how long the node's calls stay its own without it
+	// renewing its lease: how long a node that died unannounced holds
+	// them up.
+	LeaseTTL time.Duration
+	Handlers Handlers
+	Log      *slog.Logger
+}
+
+// Node is this process's membership of the cluster: its lease, the calls
+// it owns through it, and the events it listens to.
+type Node struct {
+	store  *Store
+	id     string
+	opts   NodeOptions
+	log    *slog.Logger
+	claim  chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Join makes the store's node (Options.NodeID) a member of the cluster: it
+// takes a lease, takes over the calls of nodes whose lease ran out (or who
+// left), and listens for what other nodes hand it, until Leave.
+func (s *Store) Join(ctx context.Context, opts NodeOptions) (*Node, error) {
+	if s.node == "" {
+		return nil, errors.New("postgres: a node needs an id (Options.NodeID)")
+	}
+	if opts.LeaseTTL <= 0 {
+		return nil, errors.New("postgres: a node needs a lease TTL")
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{store: s, id: s.node, opts: opts, log: opts.Log, claim: make(chan struct{}, 1), done: make(chan struct{})}
+	if err := n.register(ctx); err != nil {
+		return nil, err
+	}
+	listener, err := n.listen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	// Before serving: calls of nodes that left or died are this one's.
+	if err := n.claimDead(ctx); err != nil {
+		cancel()
+		listener.Close(ctx)
+		return nil, err
+	}
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		n.listenLoop(runCtx, listener)
+	}()
+	go func() {
+		defer close(n.done)
+		n.leaseLoop(runCtx)
+		<-listening
+	}()
+	return n, nil
+}
+
+// ID is the node's id.
+func (n *Node) ID() string { return n.id }
+
+func (n *Node) register(ctx context.Context) error {
+	_, err := n.store.pool.Exec(ctx, `INSERT INTO nodes (id, address, lease_until) VALUES ($1, $2, now() + $3::interval)
+		ON CONFLICT (id) DO UPDATE SET address = excluded.address, lease_until = excluded.lease_until`,
+		n.id, n.opts.Address, n.opts.LeaseTTL.String())
+	return err
+}
+
+// Leave gives the node's calls up at once: the other nodes take them over
+// as soon as they hear of it. Call it once the node has stopped delivering
+// and timing its calls.
+func (n *Node) Leave(ctx context.Context) error {
+	n.cancel()
+	<-n.done
+	return pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE nodes SET lease_until = '-infinity' WHERE id = $1`, n.id); err != nil {
+			return err
+		}
+		return broadcast(ctx, tx, eventReleased, n.id)
+	})
+}
+
+// AnnounceReset tells the other nodes that this one reset the world.
+func (n *Node) AnnounceReset(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error { return broadcast(ctx, tx, eventReset, n.id) })
+}
+
+// Nodes lists the members whose lease runs, with their addresses.
+func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, address, started_at, lease_until FROM nodes WHERE lease_until > now() ORDER BY started_at`)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[NodeInfo])
+}
+
+// NodeInfo describes a member of the cluster.
+type NodeInfo struct {
+	ID         string
+	Address    string
+	StartedAt  time.Time
+	LeaseUntil time.Time
+}
+
+// leaseLoop renews the lease a few times per TTL and takes over the calls
+// of nodes whose lease ran out, until ctx is done.
+func (n *Node) leaseLoop(ctx context.Context) {
+	tick := time.NewTicker(n.opts.LeaseTTL / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			n.renew(ctx)
+		case <-n.claim:
+		}
+		if err := n.claimDead(ctx); err != nil && ctx.Err() == nil {
+			n.log.Error("take over the calls of dead nodes", "err", err)
+		}
+	}
+}
+
+// renew extends the lease. If it had run out and another node took this
+// one's calls, the node forgets them and carries on with what is still
+// its own.
+func (n *Node) renew(ctx context.Context) {
+	tag, err := n.store.pool.Exec(ctx, `UPDATE nodes SET lease_until = now() + $2::interval WHERE id = $1`, n.id, n.opts.LeaseTTL.String())
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			n.log.Error("renew the node's lease", "err", err)
+		}
+		return
+	case tag.RowsAffected() == 1:
+		return
+	}
+	n.log.Error("the node's lease ran out and its calls were taken over: forgetting them", "node", n.id, "lease", n.opts.LeaseTTL)
+	if n.opts.Handlers.Lost != nil {
+		n.opts.Handlers.Lost()
+	}
+	if err := n.register(ctx); err != nil {
+		n.log.Error("register the node again", "err", err)
+		return
+	}
+	if err := n.adopt(ctx); err != nil {
+		n.log.Error("resume the node's own calls", "err", err)
+	}
+}
+
+// claimDead takes over, one dead node at a time, the calls of nodes whose
+// lease ran out: ownership moves in one transaction that also reads the
+// calls' pending notifications and deadlines, then they are handed to
+// Take. SKIP LOCKED lets every live node claim at once, each a different
+// dead node.
+func (n *Node) claimDead(ctx context.Context) error {
+	for {
+		var (
+			dead string
+			ns   []store.Notification
+			ds   []store.Deadline
+		)
+		err := pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error {
+			err := tx.QueryRow(ctx, `SELECT id FROM nodes WHERE lease_until < now() AND id <> $1
+				ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED`, n.id).Scan(&dead)
+			if err != nil {
+				return err
+			}
+			if ds, err = n.store.takeCalls(ctx, tx, dead, n.id); err != nil {
+				return err
+			}
+			if ns, err = n.store.pendingOfOwner(ctx, tx, n.id, callIDs(ds)); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `DELETE FROM nodes WHERE id = $1`, dead)
+			return err
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n.log.Info("took over a node's calls", "from", dead, "calls", len(ds), "pending", len(ns))
+		n.take(ns, ds)
+	}
+}
+
+// adopt hands Take every pending notification and deadline of the calls
+// the node owns: after it lost them and got some back, or after missing
+// handovers while its listening connection was down.
+func (n *Node) adopt(ctx context.Context) error {
+	var (
+		ns []store.Notification
+		ds []store.Deadline
+	)
+	err := pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error {
+		var err error
+		if ds, err = n.store.takeCalls(ctx, tx, n.id, n.id); err != nil {
+			return err
+		}
+		ns, err = n.store.pendingOfOwner(ctx, tx, n.id, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n.take(ns, ds)
+	return nil
+}
+
+func (n *Node) take(ns []store.Notification, ds []store.Deadline) {
+	if n.opts.Handlers.Take != nil && (len(ns) > 0 || len(ds) > 0) {
+		n.opts.Handlers.Take(ns, ds)
+	}
+}
+
+func callIDs(ds []store.Deadline) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.CallID
+	}
+	return out
+}
+
+// listen opens the connection the node hears the cluster on: its own
+// channel and the cluster's.
+func (n *Node) listen(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, n.store.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, err
+	}
+	for _, channel := range []string{nodeChannelPrefix + n.id, clusterChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+// listenLoop handles what the node hears, one event at a time, in commit
+// order. When the connection breaks it connects again and adopts its own
+// calls anew, for the handovers it may have missed meanwhile.
+func (n *Node) listenLoop(ctx context.Context, conn *pgx.Conn) {
+	defer func() {
+		if conn != nil {
+			conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	for ctx.Err() == nil {
+		if conn == nil {
+			var err error
+			if conn, err = n.listen(ctx); err != nil {
+				n.log.Error("listen to the cluster", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			if err := n.adopt(ctx); err != nil {
+				n.log.Error("resume the node's own calls", "err", err)
+			}
+		}
+		note, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Warn("the cluster's listening connection broke: connecting again", "err", err)
+			}
+			conn.Close(context.WithoutCancel(ctx))
+			conn = nil
+			continue
+		}
+		if note.Channel == clusterChannel {
+			n.event(note.Payload)
+			continue
+		}
+		if err := n.handover(ctx, note.Payload); err != nil && ctx.Err() == nil {
+			n.log.Error("take a handover", "err", err)
+		}
+	}
+}
+
+func (n *Node) event(payload string) {
+	kind, arg, _ := strings.Cut(payload, ":")
+	h := n.opts.Handlers
+	switch {
+	case kind == eventDocument && h.Document != nil:
+		h.Document(arg)
+	case kind == eventFaults && h.Faults != nil:
+		h.Faults()
+	case kind == eventReset && arg != n.id && h.Reset != nil:
+		h.Reset()
+	case kind == eventReleased && arg != n.id:
+		select {
+		case n.claim <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// handover reads the notifications another node handed this one and gives
+// them, with the deadlines, to Take.
+func (n *Node) handover(ctx context.Context, payload string) error {
+	var h handover
+	if err := json.Unmarshal([]byte(payload), &h); err != nil {
+		return fmt.Errorf("a handover that is not JSON: %w", err)
+	}
+	ds := make([]store.Deadline, 0, len(h.Deadlines))
+	for _, t := range h.Deadlines {
+		d := store.Deadline{CallID: t.CallID, Version: t.Version}
+		if t.At != 0 {
+			d.At = time.Unix(0, t.At).UTC()
+		}
+		ds = append(ds, d)
+	}
+	var ns []store.Notification
+	if len(h.Seqs) > 0 {
+		var err error
+		if ns, err = n.store.pendingBySeq(ctx, h.Seqs); err != nil {
+			return err
+		}
+	}
+	n.take(ns, ds)
+	return nil
+}
