@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callplane/callplane/internal/pgtest"
 	"github.com/callplane/callplane/internal/testenv"
 )
 
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build callplane:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // runs the tests; stops the PostgreSQL they started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,7 +33,21 @@ func adminFlags(fs *flag.FlagSet) (connect func() (*adminClient, error)) {
 	base := fs.String("url", "", "base URL of callplane (default: the one that runs on --data)")
 	readyFile := fs.String("ready-file", "", "the --ready-file of the running callplane: its URL and admin credential (instead of --data)")
 	secret := fs.String("admin-secret", "", "the admin credential, with --url (default: the one in --data)")
+	storeURL := fs.String("store", "", "the PostgreSQL URL of a cluster (serve --store): its admin credential, and a live node's URL unless --url names one")
 	return func() (*adminClient, error) {
+		if *storeURL != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			id, node, err := server.OpenClusterIdentity(ctx, *storeURL)
+			if err != nil {
+				return nil, err
+			}
+			u := cmpOr(*base, node)
+			if u == "" {
+				return nil, errors.New("no node of the cluster is running (start one with callplane serve --store), and no --url names one")
+			}
+			return &adminClient{base: u, secret: cmpOr(*secret, id.Directory.AdminSecret())}, nil
+		}
 		if *readyFile != "" {
 			r, err := readReady(*readyFile)
 			if err != nil {

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/server"
 )
 
@@ -12,21 +15,40 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", server.Defaults().DataDir, "data directory of the callplane that will accept the token")
 	delegated := fs.Bool("delegated", false, "issue a delegated (user) token: scp and a user oid, no roles")
 	appID := fs.String("app", "", "client id of the application (default: the dev application)")
+	storeURL := fs.String("store", "", "the PostgreSQL URL of the cluster (serve --store) whose nodes will accept the token, instead of --data")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	id, err := server.OpenIdentity(*data)
-	if err != nil {
-		return err
+	var (
+		id     *server.Identity
+		tokens *auth.TokenService
+		err    error
+	)
+	if *storeURL != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var node string
+		if id, node, err = server.OpenClusterIdentity(ctx, *storeURL); err != nil {
+			return err
+		}
+		tokens = id.TokenServiceAt(cmpOr(node, "http://"+server.DefaultListen))
+	} else {
+		if id, err = server.OpenIdentity(*data); err != nil {
+			return err
+		}
+		tokens = id.TokenService(*data)
 	}
 	app := id.Directory.DefaultApplication()
 	if *appID != "" {
 		var ok bool
 		if app, ok = id.Directory.Application(*appID); !ok {
-			return fmt.Errorf("no application %q in %s", *appID, *data)
+			where := *data
+			if *storeURL != "" {
+				where = "the cluster"
+			}
+			return fmt.Errorf("no application %q in %s", *appID, where)
 		}
 	}
-	tokens := id.TokenService(*data)
 	var token string
 	if *delegated {
 		token, _, err = tokens.DelegatedToken(app, id.Directory.DefaultUser())

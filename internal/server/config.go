@@ -74,6 +74,14 @@ type Config struct {
 	// Timeline records each call's requests for GET
 	// /callplane/calls/{id}/timeline and scenarios.
 	Timeline bool
+	// Store, when set, is the URL of a PostgreSQL database (postgres://…)
+	// that holds everything instead of the data directory: several nodes
+	// on one database are a cluster. DataDir then keeps only what is the
+	// node's own (TLS files).
+	Store string
+	// LeaseTTL is how long a node that stops renewing its lease (it died)
+	// keeps its calls before another node takes them over.
+	LeaseTTL time.Duration
 	Logger   *slog.Logger
 }
 
@@ -91,6 +99,7 @@ func Defaults() Config {
 		PromptFetch:       true,
 		PromptDuration:    time.Second,
 		Timeline:          true,
+		LeaseTTL:          10 * time.Second,
 	}
 }
 
@@ -163,7 +172,27 @@ func (c Config) Validate() error {
 	inRange("delivery-backlog", d.MaxBacklog, 1, 10000000, "undelivered notifications one callback host may have")
 	inRange("max-conns-per-client", c.MaxConnsPerClient, 1, 1000000, "connections one client address may hold open")
 	inRange("max-calls-per-app", c.MaxCallsPerApp, 0, 10000000, "live calls per application; 0 is no limit")
+	if c.Store != "" {
+		if u, err := url.Parse(c.Store); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			fail("store", redactURL(c.Store), "must be a PostgreSQL URL, postgres://user:password@host:port/database (or empty: the embedded SQLite in --data)")
+		}
+		if c.LeaseTTL < time.Second {
+			fail("lease-ttl", c.LeaseTTL, "must be at least 1s (how long a dead node's calls wait for another node)")
+		}
+		if c.Ephemeral {
+			fail("ephemeral", true, "keeps a node's own temporary data directory, not a database: leave it out with --store")
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// redactURL hides a URL's password, for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // validPublicURL accepts an absolute http or https URL with a host and

@@ -117,6 +117,8 @@ type Server struct {
 	calls    *control.Service
 	world    *sim.World
 	engine   *media.Engine
+	// cluster is set for a node on a shared PostgreSQL store.
+	cluster *cluster
 	// requests records the bots' requests for calls' timelines; nil when
 	// the timeline is off.
 	requests *timeline.Recorder
@@ -157,10 +159,43 @@ func Start(cfg Config) (s *Server, err error) {
 			}
 		}()
 	}
-	identity, err := OpenIdentity(cfg.DataDir)
-	if err != nil {
-		return nil, err
+	var (
+		identity    *Identity
+		callbackKey *auth.Key
+		st          store.Store
+		shared      *cluster
+	)
+	if cfg.Store != "" {
+		// Everything in PostgreSQL, shared with the other nodes; no cache
+		// of live calls, since other nodes change them.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		db, id, key, err := openShared(ctx, cfg.Store, newNodeID())
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		identity, callbackKey, st, shared = id, key, db, &cluster{db: db}
+	} else {
+		if identity, err = OpenIdentity(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if callbackKey, err = auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, callbackKeyFile)); err != nil {
+			return nil, err
+		}
+		db, err := sqlite.Open(filepath.Join(cfg.DataDir, databaseFile))
+		if err != nil {
+			return nil, err
+		}
+		st = cache.New(db) // this process owns the database: live calls can stay in memory
 	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	if identity.Opened.NewAdminSecret {
 		log.Warn("directory.json had no admin secret: generated one (the banner prints it)")
 	}
@@ -173,20 +208,6 @@ func Start(cfg Config) (s *Server, err error) {
 			return nil, err
 		}
 	}
-	callbackKey, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, callbackKeyFile))
-	if err != nil {
-		return nil, err
-	}
-	db, err := sqlite.Open(filepath.Join(cfg.DataDir, databaseFile))
-	if err != nil {
-		return nil, err
-	}
-	st := cache.New(db) // this process owns the database: live calls can stay in memory
-	defer func() {
-		if err != nil {
-			st.Close()
-		}
-	}()
 	var closers closeOnError
 	defer func() { closers.run(err) }()
 	raw, err := net.Listen("tcp", cfg.Listen)
@@ -200,6 +221,7 @@ func Start(cfg Config) (s *Server, err error) {
 		log:       log,
 		identity:  identity,
 		store:     st,
+		cluster:   shared,
 		listenURL: "http://" + reachable(ln.Addr()),
 		done:      make(chan struct{}),
 	}
@@ -228,7 +250,13 @@ func Start(cfg Config) (s *Server, err error) {
 			cancel()
 		}
 	}()
-	s.faults = fault.New()
+	if shared != nil {
+		if s.faults, err = fault.NewShared(ctx, shared.db.FaultRules()); err != nil {
+			return nil, err
+		}
+	} else {
+		s.faults = fault.New()
+	}
 	cfg.Delivery.Faults = s.faults
 	s.delivery = delivery.New(st, signer, cfg.Delivery, log.With("component", "delivery"))
 	if err := s.delivery.Start(ctx); err != nil {
@@ -239,6 +267,9 @@ func Start(cfg Config) (s *Server, err error) {
 		go s.requests.Run(ctx)
 	}
 	world := sim.New(dir, st)
+	if shared != nil {
+		world.SharedStore()
+	}
 	s.world = world
 	engine := media.New(media.Config{
 		Check:         cfg.Delivery.Policy.Check,
@@ -324,6 +355,15 @@ func Start(cfg Config) (s *Server, err error) {
 			log.Error("call timers stopped", "err", err)
 		}
 	}()
+	if shared != nil {
+		if err := s.joinCluster(ctx); err != nil {
+			cancel()
+			<-timersDone
+			s.calls.Close()
+			s.delivery.Wait(context.Background())
+			return nil, err
+		}
+	}
 	serveDone := make(chan struct{})
 	go func() {
 		defer close(serveDone)
@@ -547,6 +587,11 @@ func (s *Server) Reset(ctx context.Context) error {
 		if err := s.faults.Clear(); err != nil {
 			return err
 		}
+		if s.cluster != nil {
+			if err := s.cluster.node.AnnounceReset(ctx); err != nil {
+				return err
+			}
+		}
 		s.log.Info("reset: every call, meeting, person and notification forgotten")
 		return nil
 	})
@@ -566,6 +611,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.delivery.Wait(ctx)
 	if s.requests != nil {
 		s.requests.Wait()
+	}
+	if s.cluster != nil {
+		// Delivery and the timers have stopped: the other nodes may have
+		// this node's calls now.
+		leaveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = errors.Join(err, s.cluster.node.Leave(leaveCtx))
+		cancel()
 	}
 	err = errors.Join(err, s.store.Close())
 	if s.cfg.Ephemeral {
