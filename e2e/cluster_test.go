@@ -136,4 +136,3 @@ func tokenFrom(t *testing.T, endpoint, clientID, secret string) string {
 	}
 	return body.AccessToken
 }
-
