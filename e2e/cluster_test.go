@@ -2,15 +2,20 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/callplane/callplane/internal/admin"
+	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/pgtest"
 	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testbot"
@@ -135,4 +140,127 @@ func tokenFrom(t *testing.T, endpoint, clientID, secret string) string {
 		t.Fatalf("token for %s from %s: %d %s", clientID, endpoint, resp.StatusCode, body.Error)
 	}
 	return body.AccessToken
+}
+
+// TestClusterGroupCall: 20 bots join one meeting through different nodes,
+// then 15 leave at once through different nodes again. Every remaining
+// bot's roster (notified, full or delta, and listed through any node) is
+// who is left, and each leaving bot hears exactly one terminated.
+func TestClusterGroupCall(t *testing.T) {
+	storeURL := pgtest.URL(t)
+	nodes := []*clusterNode{
+		startNode(t, storeURL, "127.0.0.1:0", t.TempDir()),
+		startNode(t, storeURL, "127.0.0.1:0", t.TempDir()),
+		startNode(t, storeURL, "127.0.0.1:0", t.TempDir()),
+	}
+	secret := nodes[0].ready.AdminSecret
+	req := admin.MeetingRequest{Subject: "Across nodes"}
+	for _, p := range []string{"alice", "bob"} {
+		req.Participants = append(req.Participants, graph.IdentitySet{User: &graph.Identity{ID: p, DisplayName: "Person " + p}})
+	}
+	r := nodes[0].env.Do(t, http.MethodPost, "/callplane/meetings", secret, req)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create meeting: %d %s", r.Status, r.Body)
+	}
+	var m admin.GroupView
+	r.JSON(t, &m)
+
+	const n = 20
+	legs := make([]*leg, n)
+	apps := make([]string, n)
+	for i := range n {
+		// Each bot registered through one node, its token from another.
+		add := nodes[i%3].env.Do(t, http.MethodPost, "/callplane/applications", secret, map[string]any{"displayName": fmt.Sprint("bot ", i)})
+		if add.Status != http.StatusCreated {
+			t.Fatalf("add application: %d %s", add.Status, add.Body)
+		}
+		var app admin.NewApplicationView
+		add.JSON(t, &app)
+		apps[i] = app.ID
+		from := nodes[(i+1)%3].ready
+		legs[i] = &leg{env: nodes[(i+2)%3].env, bot: testbot.Start(t), token: tokenFrom(t, from.TokenEndpoint, app.ID, app.ClientSecret), delta: i%2 == 1}
+	}
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := l.env.Do(t, http.MethodPost, "/v1.0/communications/calls", l.token, joinBody(l.bot.URL, m, "organizer", l.delta))
+			if r.Status != http.StatusCreated {
+				t.Errorf("join: %d %s", r.Status, r.Body)
+				return
+			}
+			r.JSON(t, &l.call)
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	everyone := append([]string{"alice", "bob"}, apps...)
+	for _, l := range legs {
+		l.waitEstablished(t, m)
+		waitRosterOf(t, l, "all 22", everyone)
+	}
+
+	// 15 leave at once, each through the node after the one it joined by.
+	var leaving sync.WaitGroup
+	for i, l := range legs[:15] {
+		leaving.Add(1)
+		go func() {
+			defer leaving.Done()
+			via := nodes[(i+3)%3].env
+			if r := via.Do(t, http.MethodDelete, testenv.CallPath(l.call.ID), l.token, nil); r.Status != http.StatusNoContent {
+				t.Errorf("leave %s: %d %s", l.call.ID, r.Status, r.Body)
+			}
+		}()
+	}
+	leaving.Wait()
+	remaining := []string{"alice", "bob"}
+	for _, l := range legs[15:] {
+		remaining = append(remaining, appOf(l))
+	}
+	sort.Strings(remaining)
+	for i, l := range legs[15:] {
+		waitRosterOf(t, l, "who is left", remaining)
+		// Listed through every node, the roster is the same.
+		for _, node := range nodes {
+			r := node.env.Do(t, http.MethodGet, testenv.CallPath(l.call.ID)+"/participants", l.token, nil)
+			var list graph.ParticipantList
+			r.JSON(t, &list)
+			var ids []string
+			for _, p := range list.Value {
+				ids = append(ids, idOf(p.Info.Identity))
+			}
+			sort.Strings(ids)
+			if !slices.Equal(ids, remaining) {
+				t.Errorf("bot %d's roster through %s: %v, want %v", 15+i, node.ready.BaseURL, ids, remaining)
+			}
+		}
+	}
+	for i, l := range legs[:15] {
+		got := l.bot.WaitAcked(t, wait, l.resource(), 4)
+		terminated := 0
+		for _, x := range testbot.Acked(l.bot.All(), l.resource()) {
+			if x.State == "terminated" {
+				terminated++
+			}
+		}
+		if terminated != 1 || got[3].State != "terminated" {
+			t.Errorf("leaving bot %d: %d terminated: %v", i, terminated, states(got))
+		}
+	}
+}
+
+// waitRosterOf waits until the leg's roster (its last full roster, or its
+// deltas replayed) is who.
+func waitRosterOf(t *testing.T, l *leg, what string, who []string) {
+	t.Helper()
+	if l.delta {
+		l.bot.Wait(t, wait, "deltas adding up to "+what, func(all []testbot.Notification) bool {
+			return same(replayDeltas(t, testbot.Acked(all, l.roster())), who...)
+		})
+		return
+	}
+	l.waitRoster(t, "the roster of "+what, func(p, _ []string) bool { return same(p, who...) })
 }

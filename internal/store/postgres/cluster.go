@@ -1,12 +1,15 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,10 +23,18 @@ import (
 const (
 	// clusterChannel carries events every node hears: "kind:argument".
 	clusterChannel = "callplane_cluster"
-	// nodeChannelPrefix, with a node's id, carries what is handed to that
-	// node: notifications and deadlines of its calls, saved by others.
-	nodeChannelPrefix = "callplane_node_"
+	// handoverChannel carries what a node hands another: "node payload",
+	// the notifications and deadlines of the node's calls that others
+	// saved. Every node hears every handover and keeps its own: one
+	// channel lets a node that took another's calls over hear what is
+	// still addressed to it without listening anew.
+	handoverChannel = "callplane_handover"
 )
+
+// inheritFor is how long a node takes the handovers still addressed to a
+// node whose calls it took over: longer than any save that read the old
+// owner before the takeover can take to commit.
+const inheritFor = 5 * time.Minute
 
 // Events on the cluster channel.
 const (
@@ -98,6 +109,11 @@ type Node struct {
 	claim  chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// inherited are the nodes whose calls this one took over, and when:
+	// handovers addressed to them are this node's (see queueRouting).
+	mu        sync.Mutex
+	inherited map[string]time.Time
 }
 
 // Join makes the store's node (Options.NodeID) a member of the cluster: it
@@ -113,7 +129,8 @@ func (s *Store) Join(ctx context.Context, opts NodeOptions) (*Node, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{store: s, id: s.node, opts: opts, log: opts.Log, claim: make(chan struct{}, 1), done: make(chan struct{})}
+	n := &Node{store: s, id: s.node, opts: opts, log: opts.Log, claim: make(chan struct{}, 1), done: make(chan struct{}),
+		inherited: make(map[string]time.Time)}
 	if err := n.register(ctx); err != nil {
 		return nil, err
 	}
@@ -208,7 +225,8 @@ func (n *Node) leaseLoop(ctx context.Context) {
 // one's calls, the node forgets them and carries on with what is still
 // its own.
 func (n *Node) renew(ctx context.Context) {
-	tag, err := n.store.pool.Exec(ctx, `UPDATE nodes SET lease_until = now() + $2::interval WHERE id = $1`, n.id, n.opts.LeaseTTL.String())
+	tag, err := n.store.pool.Exec(ctx, `UPDATE nodes SET lease_until = now() + $2::interval, inherited = $3 WHERE id = $1`,
+		n.id, n.opts.LeaseTTL.String(), n.inheritedIDs())
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
@@ -243,10 +261,18 @@ func (n *Node) claimDead(ctx context.Context) error {
 			ns   []store.Notification
 			ds   []store.Deadline
 		)
+		var theirs []string
 		err := pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error {
-			err := tx.QueryRow(ctx, `SELECT id FROM nodes WHERE lease_until < now() AND id <> $1
-				ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED`, n.id).Scan(&dead)
+			err := tx.QueryRow(ctx, `SELECT id, inherited FROM nodes WHERE lease_until < now() AND id <> $1
+				ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED`, n.id).Scan(&dead, &theirs)
 			if err != nil {
+				return err
+			}
+			// Handovers to the dead node (and to those it had taken over)
+			// are this one's from before its calls are read: one saved
+			// after that read reaches this node.
+			n.inherit(append(theirs, dead))
+			if _, err := tx.Exec(ctx, `UPDATE nodes SET inherited = $2 WHERE id = $1`, n.id, n.inheritedIDs()); err != nil {
 				return err
 			}
 			if ds, err = n.store.takeCalls(ctx, tx, dead, n.id); err != nil {
@@ -269,10 +295,47 @@ func (n *Node) claimDead(ctx context.Context) error {
 	}
 }
 
+func (n *Node) inherit(ids []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := time.Now()
+	for _, id := range ids {
+		n.inherited[id] = now
+	}
+}
+
+// inheritedIDs lists the nodes this one takes handovers for, forgetting
+// those taken over longer than inheritFor ago.
+func (n *Node) inheritedIDs() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ids := []string{}
+	for id, since := range n.inherited {
+		if time.Since(since) > inheritFor {
+			delete(n.inherited, id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// mine says whether a handover addressed to node is this node's.
+func (n *Node) mine(node string) bool {
+	if node == n.id {
+		return true
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.inherited[node]
+	return ok
+}
+
 // adopt hands Take every pending notification and deadline of the calls
 // the node owns: after it lost them and got some back, or after missing
 // handovers while its listening connection was down.
 func (n *Node) adopt(ctx context.Context) error {
+	n.store.forgetAll() // all of them are read again below
 	var (
 		ns []store.Notification
 		ds []store.Deadline
@@ -313,7 +376,7 @@ func (n *Node) listen(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, channel := range []string{nodeChannelPrefix + n.id, clusterChannel} {
+	for _, channel := range []string{handoverChannel, clusterChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 			conn.Close(ctx)
 			return nil, err
@@ -359,7 +422,11 @@ func (n *Node) listenLoop(ctx context.Context, conn *pgx.Conn) {
 			n.event(note.Payload)
 			continue
 		}
-		if err := n.handover(ctx, note.Payload); err != nil && ctx.Err() == nil {
+		to, payload, _ := strings.Cut(note.Payload, " ")
+		if !n.mine(to) {
+			continue
+		}
+		if err := n.handover(ctx, payload); err != nil && ctx.Err() == nil {
 			n.log.Error("take a handover", "err", err)
 		}
 	}
@@ -398,12 +465,16 @@ func (n *Node) handover(ctx context.Context, payload string) error {
 		}
 		ds = append(ds, d)
 	}
-	var ns []store.Notification
-	if len(h.Seqs) > 0 {
-		var err error
-		if ns, err = n.store.pendingBySeq(ctx, h.Seqs); err != nil {
+	// This node's own saves are in memory; others' are read (those still
+	// pending: a retried handover may name some delivered since).
+	ns, missing := n.store.take(h.Seqs)
+	if len(missing) > 0 {
+		read, err := n.store.pendingBySeq(ctx, missing)
+		if err != nil {
 			return err
 		}
+		ns = append(ns, read...)
+		slices.SortFunc(ns, func(a, b store.Notification) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	n.take(ns, ds)
 	return nil

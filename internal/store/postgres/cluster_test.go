@@ -95,10 +95,10 @@ func seqs(ns []store.Notification) []int64 {
 	return out
 }
 
-// TestHandover: a node that saves another node's call hands that node the
-// notifications and the call's deadline, and leaves them alone itself; a
-// call it only notifies (a roster update to another leg) goes the same
-// way.
+// TestHandover: a node that saves a call hands its owner (itself, or
+// another node) the notifications and the call's deadline, and its
+// committer leaves them alone; a call it only notifies (a roster update to
+// another leg) goes the same way.
 func TestHandover(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
@@ -108,8 +108,13 @@ func TestHandover(t *testing.T) {
 	if err := store.Save(ctx, a, created); err != nil {
 		t.Fatal(err)
 	}
-	if len(created.Elsewhere) != 0 {
-		t.Fatalf("the creator's own call is elsewhere: %v", created.Elsewhere)
+	// Its own call reaches a through its listener too, in commit order
+	// with what other nodes save.
+	if !created.Elsewhere[c.ID] {
+		t.Fatalf("the creator's committer would deliver its call itself: elsewhere %v", created.Elsewhere)
+	}
+	if got := a.nextTaken(t); len(got.ns) != 1 || got.ns[0].Seq != created.Notifications[0].Seq || len(got.ds) != 1 {
+		t.Fatalf("a was handed %+v for its own new call", got)
 	}
 
 	changed := &store.Changes{Calls: []*call.Call{c}, Notifications: notificationsOf(c, 2)}
@@ -268,6 +273,45 @@ func TestEvents(t *testing.T) {
 		case e := <-m.events:
 			t.Fatalf("a heard %q: its own reset", e)
 		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestHandoverToATakenNode: a handover addressed to a node whose calls were
+// taken over (its saver read the owner just before the takeover) reaches
+// the node that took them, and so does one to a node that node had taken
+// over before.
+func TestHandoverToATakenNode(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	d := join(t, url, "node-d", time.Second)
+	d.halt()
+	e := join(t, url, "node-e", time.Second) // takes d over
+	e.halt()
+	c := join(t, url, "node-c", time.Second) // takes e over, and what e had inherited
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited %v for %s", wait, what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("node-c to take node-e's calls", func() bool { return c.node.mine("node-e") && c.node.mine("node-d") })
+
+	made := newCall(t, time.Now())
+	ch := &store.Changes{Calls: []*call.Call{made}, Notifications: notificationsOf(made, 1)}
+	if err := store.Save(ctx, c, ch); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"node-d", "node-e"} {
+		if _, err := c.Pool().Exec(ctx, `SELECT pg_notify($1, $2)`, handoverChannel, fmt.Sprintf(`%s {"n":[%d]}`, to, ch.Notifications[0].Seq)); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.nextTaken(t); len(got.ns) != 1 || got.ns[0].Seq != ch.Notifications[0].Seq {
+			t.Fatalf("a handover to %s reached node-c as %+v", to, got)
 		}
 	}
 }

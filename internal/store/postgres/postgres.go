@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,11 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	node string
+
+	// recent are notifications of this node's calls it saved and its
+	// listener has yet to take (see handOver).
+	recentMu sync.Mutex
+	recent   map[int64]store.Notification
 }
 
 var _ store.Store = (*Store)(nil)
@@ -53,7 +59,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: pool, node: opts.NodeID}, nil
+	return &Store{pool: pool, node: opts.NodeID, recent: make(map[int64]store.Notification)}, nil
 }
 
 // Pool is the store's connection pool, for the parts of this engine that
@@ -153,6 +159,16 @@ func (s *Store) saveBatch(ctx context.Context, batch []*store.Changes, encoded [
 	defer tx.Rollback(ctx)
 	savepoints := len(batch) > 1
 	held := false // whether the savepoint of an earlier Changes is still to release
+	var (
+		messages   []string // handovers, sent with the commit
+		remembered []int64  // notifications remembered for this node's listener
+	)
+	committed := false
+	defer func() {
+		if !committed {
+			s.forget(remembered)
+		}
+	}()
 	for i, ch := range batch {
 		if errs[i] != nil || ch.Empty() {
 			continue
@@ -184,10 +200,10 @@ func (s *Store) saveBatch(ctx context.Context, batch []*store.Changes, encoded [
 		}
 		err := classify(results.Close())
 		if err == nil && r != nil {
-			// An error here is the transaction's: the savepoint may be
-			// half done.
-			if elsewhere[i], err = s.handOver(ctx, tx, ch, r); err != nil {
-				return err
+			handed, calls := s.handOver(ch, r)
+			messages, elsewhere[i] = append(messages, handed...), calls
+			for _, n := range ch.Notifications {
+				remembered = append(remembered, n.Seq)
 			}
 		}
 		switch {
@@ -202,7 +218,14 @@ func (s *Store) saveBatch(ctx context.Context, batch []*store.Changes, encoded [
 		}
 		held = savepoints
 	}
-	return tx.Commit(ctx)
+	if err := notifyHandovers(ctx, tx, messages); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // queue adds the statements that save one Changes to b, each checked as

@@ -25,9 +25,13 @@ type routing struct {
 }
 
 // queueRouting adds to b what finds the owners of the calls a Changes
-// saves (their updates return it) and notifies without saving them (locked
-// FOR SHARE until the commit, so that no node takes them over in between
-// and misses the notifications).
+// notifies without saving them (roster updates to other legs). Their rows
+// are read, not locked: locking them would deadlock with those legs' own
+// saves. A node may take such a call over between this read and the
+// commit; the handover then goes to the node it took it from, which is why
+// a node that takes another's calls over also takes the handovers still
+// addressed to it (Node.inherited). The owners of the calls it saves come
+// from their updates, which the row lock orders with any takeover.
 func (s *Store) queueRouting(b *pgx.Batch, ch *store.Changes, r *routing) {
 	var others []string
 	for _, n := range ch.Notifications {
@@ -38,7 +42,7 @@ func (s *Store) queueRouting(b *pgx.Batch, ch *store.Changes, r *routing) {
 	if len(others) == 0 {
 		return
 	}
-	b.Queue(`SELECT id, owner_node FROM calls WHERE id = ANY($1) FOR SHARE`, others).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT id, owner_node FROM calls WHERE id = ANY($1)`, others).Query(func(rows pgx.Rows) error {
 		var id, owner string
 		_, err := pgx.ForEachRow(rows, []any{&id, &owner}, func() error {
 			r.owners[id] = owner
@@ -52,26 +56,34 @@ func savesCall(ch *store.Changes, id string) bool {
 	return slices.ContainsFunc(ch.Calls, func(c *call.Call) bool { return c.ID == id })
 }
 
-// handOver tells the owners of a saved Changes' calls on other nodes what
-// is theirs to deliver and time, and returns those calls.
-func (s *Store) handOver(ctx context.Context, tx pgx.Tx, ch *store.Changes, r *routing) (map[string]bool, error) {
+// handOver returns the messages that hand the owners of a saved Changes'
+// calls their notifications and deadlines, to be sent with the commit,
+// and the calls so handed. Every call goes this way, a node's own too: the
+// notifications of one transaction reach the listeners when, and only if,
+// it commits, and those of all transactions in commit order. So one call's
+// notifications, saved by any nodes, reach its owner in the order they
+// were saved. The node's own notifications stay in memory for its
+// listener (recent), which then need not read them back.
+func (s *Store) handOver(ch *store.Changes, r *routing) (messages []string, handed map[string]bool) {
 	byOwner := map[string]*handover{}
-	elsewhere := map[string]bool{}
-	remote := func(callID string) *handover {
+	var owners []string // in the order first met: the messages' order
+	handed = map[string]bool{}
+	to := func(callID string) *handover {
 		owner := r.owners[callID]
-		if owner == "" || owner == s.node {
-			return nil
+		if owner == "" {
+			return nil // no node's: the saver's committer delivers it
 		}
-		elsewhere[callID] = true
+		handed[callID] = true
 		h, ok := byOwner[owner]
 		if !ok {
 			h = &handover{}
 			byOwner[owner] = h
+			owners = append(owners, owner)
 		}
 		return h
 	}
 	for _, c := range ch.Calls {
-		if h := remote(c.ID); h != nil {
+		if h := to(c.ID); h != nil {
 			t := handoverTimer{CallID: c.ID, Version: c.Version + 1} // the version this save gives it
 			if at := c.NextDeadline(); !at.IsZero() {
 				t.At = at.UnixNano()
@@ -79,19 +91,77 @@ func (s *Store) handOver(ctx context.Context, tx pgx.Tx, ch *store.Changes, r *r
 			h.Deadlines = append(h.Deadlines, t)
 		}
 	}
+	var own []store.Notification
 	for _, n := range ch.Notifications {
-		if h := remote(n.CallID); h != nil {
+		if h := to(n.CallID); h != nil {
 			h.Seqs = append(h.Seqs, n.Seq)
-		}
-	}
-	for owner, h := range byOwner {
-		for _, payload := range h.payloads() {
-			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, nodeChannelPrefix+owner, payload); err != nil {
-				return nil, err
+			if r.owners[n.CallID] == s.node {
+				own = append(own, n)
 			}
 		}
 	}
-	return elsewhere, nil
+	s.remember(own)
+	for _, owner := range owners {
+		for _, payload := range byOwner[owner].payloads() {
+			messages = append(messages, owner+" "+payload)
+		}
+	}
+	return messages, handed
+}
+
+// remember keeps notifications this node saved for its own calls until its
+// listener takes them (take), or the transaction fails (forget).
+func (s *Store) remember(ns []store.Notification) {
+	if len(ns) == 0 {
+		return
+	}
+	s.recentMu.Lock()
+	defer s.recentMu.Unlock()
+	for _, n := range ns {
+		s.recent[n.Seq] = n
+	}
+}
+
+func (s *Store) forget(seqs []int64) {
+	s.recentMu.Lock()
+	defer s.recentMu.Unlock()
+	for _, seq := range seqs {
+		delete(s.recent, seq)
+	}
+}
+
+// take returns the remembered notifications with the seqs, and the seqs it
+// does not remember.
+func (s *Store) take(seqs []int64) (found []store.Notification, missing []int64) {
+	s.recentMu.Lock()
+	defer s.recentMu.Unlock()
+	for _, seq := range seqs {
+		if n, ok := s.recent[seq]; ok {
+			found = append(found, n)
+			delete(s.recent, seq)
+		} else {
+			missing = append(missing, seq)
+		}
+	}
+	return found, missing
+}
+
+// forgetAll drops every remembered notification: after the listener missed
+// some, the node reads all its pending ones again.
+func (s *Store) forgetAll() {
+	s.recentMu.Lock()
+	defer s.recentMu.Unlock()
+	clear(s.recent)
+}
+
+// notifyHandovers sends the batch's handover messages, just before its
+// commit and outside every savepoint.
+func notifyHandovers(ctx context.Context, tx pgx.Tx, messages []string) error {
+	if len(messages) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m`, handoverChannel, messages)
+	return err
 }
 
 // payloads splits a handover into messages that fit a NOTIFY, keeping the

@@ -5,11 +5,14 @@
 -- A node owns the streams and timers of the calls it created (or took over)
 -- while its lease runs; lease_until is the database's clock, so the nodes'
 -- clocks never matter. address is a base URL commands can reach it at.
+-- inherited are the nodes whose calls it took over lately: handovers still
+-- addressed to them are its own.
 CREATE TABLE nodes (
 	id          text PRIMARY KEY,
 	address     text NOT NULL,
 	started_at  timestamptz NOT NULL DEFAULT now(),
-	lease_until timestamptz NOT NULL
+	lease_until timestamptz NOT NULL,
+	inherited   text[] NOT NULL DEFAULT '{}'
 );
 -- A dead node's calls are found by owner.
 CREATE INDEX calls_owner ON calls (owner_node);
