@@ -100,8 +100,8 @@ type failoverCall struct {
 	// node created it, at created.
 	node    int
 	created time.Time
-	prompt string // the playPrompt operation, if it played one
-	tone   bool   // whether it subscribed to tones and its person pressed 1
+	prompt  string // the playPrompt operation, if it played one
+	tone    bool   // whether it subscribed to tones and its person pressed 1
 }
 
 // TestFailover: three nodes on one PostgreSQL, the bots' requests spread
@@ -325,4 +325,3 @@ func waitStates(t *testing.T, bot *testbot.Bot, resource, state string) {
 		return false
 	})
 }
-
