@@ -5,6 +5,7 @@
 //
 //	go run ./cmd/callplane-load                 # builds callplane, runs the whole suite
 //	go run ./cmd/callplane-load --bin ./callplane --deletes 5000
+//	go run ./cmd/callplane-load --store postgres://localhost/callplane --nodes 2
 package main
 
 import (
@@ -45,8 +46,14 @@ func main() {
 	flag.Float64Var(&cfg.SampleRate, "sample-rate", cfg.SampleRate, "DELETEs per second at each scale point")
 	flag.StringVar(&cfg.Profile, "profile", "", "write a CPU profile of callplane during the DELETE-alone run to this file")
 	flag.DurationVar(&cfg.ProfileFor, "profile-for", 5*time.Second, "how long to profile (keep it under the DELETE run's length)")
-	skip := flag.String("skip", "", "comma-separated phases to leave out: baseline, cycle, open, scale (to profile one)")
+	skip := flag.String("skip", "", "comma-separated phases to leave out: baseline, cycle, open, scale, failover (to profile one)")
+	flag.StringVar(&cfg.Store, "store", "", "PostgreSQL URL: run callplane as --nodes nodes of a cluster on it (the database is reset before each phase)")
+	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "with --store: nodes to start and spread the requests over")
 	flag.Parse()
+	if cfg.Nodes != 1 && cfg.Store == "" {
+		fmt.Fprintln(os.Stderr, "--nodes: nodes of a cluster share a --store")
+		os.Exit(2)
+	}
 	cfg.Skip = map[string]bool{}
 	for _, p := range strings.Split(*skip, ",") {
 		cfg.Skip[strings.TrimSpace(p)] = true

@@ -18,24 +18,29 @@ import (
 	"time"
 )
 
-// Target is a server under load.
+// Target is a server under load: one process, or the nodes of a cluster,
+// which requests are spread over in turn, as a load balancer does.
 type Target struct {
-	Name    string
-	BaseURL string
-	Token   string
-	PID     int
-	client  *http.Client
-	calls   *tracks
-	bots    []*Receiver
-	next    atomic.Int64
+	Name     string
+	BaseURLs []string
+	Token    string
+	PIDs     []int
+	// StoreCPU, when set, reads the CPU time of the database server the
+	// target keeps its state in, counted with the target's own.
+	StoreCPU func() float64
+	client   *http.Client
+	calls    *tracks
+	bots     []*Receiver
+	next     atomic.Int64
+	spread   atomic.Int64
 }
 
-func newTarget(name, baseURL, token string, pid, concurrency, receivers int) (*Target, error) {
+func newTarget(name string, baseURLs []string, token string, pids []int, concurrency, receivers int) (*Target, error) {
 	t := &Target{
-		Name:    name,
-		BaseURL: baseURL,
-		Token:   token,
-		PID:     pid,
+		Name:     name,
+		BaseURLs: baseURLs,
+		Token:    token,
+		PIDs:     pids,
 		client: &http.Client{
 			Timeout: time.Minute,
 			Transport: &http.Transport{
@@ -64,6 +69,11 @@ func (t *Target) Close() {
 	}
 }
 
+// base is the node the next request goes to.
+func (t *Target) base() string {
+	return t.BaseURLs[int(t.spread.Add(1))%len(t.BaseURLs)]
+}
+
 // callBody is a peer-to-peer call to a simulated user, reporting to one of
 // the target's bots in turn.
 func (t *Target) callBody() []byte {
@@ -73,8 +83,11 @@ func (t *Target) callBody() []byte {
 }
 
 // create places a call and returns its id.
-func (t *Target) create(ctx context.Context) (string, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, t.BaseURL+"/v1.0/communications/calls", bytes.NewReader(t.callBody()))
+func (t *Target) create(ctx context.Context) (string, error) { return t.createAt(ctx, t.base()) }
+
+// createAt places a call through the node at base.
+func (t *Target) createAt(ctx context.Context, base string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1.0/communications/calls", bytes.NewReader(t.callBody()))
 	req.Header.Set("Authorization", "Bearer "+t.Token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.client.Do(req)
@@ -99,8 +112,11 @@ func (t *Target) create(ctx context.Context) (string, error) {
 }
 
 // hangUp deletes a call.
-func (t *Target) hangUp(ctx context.Context, id string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, t.BaseURL+"/v1.0/communications/calls/"+id, nil)
+func (t *Target) hangUp(ctx context.Context, id string) error { return t.hangUpAt(ctx, t.base(), id) }
+
+// hangUpAt deletes a call through the node at base.
+func (t *Target) hangUpAt(ctx context.Context, base, id string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, base+"/v1.0/communications/calls/"+id, nil)
 	req.Header.Set("Authorization", "Bearer "+t.Token)
 	resp, err := t.client.Do(req)
 	if err != nil {
@@ -312,20 +328,44 @@ type Run struct {
 	Elapsed  time.Duration
 	Request  Latencies
 	Notified Latencies
-	// Proc is the server's resource use during the run.
-	CPU     float64
-	PeakRSS int64
+	// Proc is the server's resource use during the run; StoreCPU the part
+	// of CPU its database server used.
+	CPU      float64
+	StoreCPU float64
+	PeakRSS  int64
 }
 
 // Rate is operations per second.
 func (r Run) Rate() float64 { return float64(r.N) / r.Elapsed.Seconds() }
 
-// measure runs f and adds the server's CPU seconds and peak RSS to its run.
+// measure runs f and adds the server's CPU seconds (its nodes' and its
+// database server's) and peak RSS (its nodes', summed) to its run.
 func (t *Target) measure(f func() (Run, error)) (Run, error) {
-	before, _ := ReadProc(t.PID)
+	before := t.usage()
 	run, err := f()
-	after, _ := ReadProc(t.PID)
+	after := t.usage()
 	run.CPU = after.CPU - before.CPU
 	run.PeakRSS = after.PeakRSS
+	run.StoreCPU = after.storeCPU - before.storeCPU
 	return run, err
+}
+
+type usage struct {
+	ProcStats
+	storeCPU float64
+}
+
+func (t *Target) usage() usage {
+	var u usage
+	for _, pid := range t.PIDs {
+		s, _ := ReadProc(pid)
+		u.CPU += s.CPU
+		u.RSS += s.RSS
+		u.PeakRSS += s.PeakRSS
+	}
+	if t.StoreCPU != nil {
+		u.storeCPU = t.StoreCPU()
+		u.CPU += u.storeCPU
+	}
+	return u
 }

@@ -62,3 +62,29 @@ func ReadProc(pid int) (ProcStats, error) {
 	}
 	return s, sc.Err()
 }
+
+// CommandCPU sums the CPU time, in seconds, of the running processes whose
+// command is name: a database server's, whose work for callplane happens in
+// processes of its own.
+func CommandCPU(name string) float64 {
+	entries, _ := os.ReadDir("/proc")
+	total := 0.0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open || string(stat[open+1:end]) != name {
+			continue
+		}
+		if s, err := ReadProc(pid); err == nil {
+			total += s.CPU
+		}
+	}
+	return total
+}

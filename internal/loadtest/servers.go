@@ -97,19 +97,24 @@ func startProcess(cmd *exec.Cmd, patterns ...*regexp.Regexp) ([][]string, error)
 
 // startCallplane runs callplane serve on loopback with a fresh data
 // directory, a callee that answers at once, no limit on connections per
-// client and warnings-only logs, and
-// returns it with an application token got from its token endpoint.
-func startCallplane(bin string, profiler bool) (*server, string, string, error) {
+// client and warnings-only logs, and returns it with an application token
+// got from its token endpoint and the admin secret. With store, it is a
+// node of the cluster on that PostgreSQL database.
+func startCallplane(bin string, profiler bool, store string) (*server, string, string, string, error) {
 	data, err := os.MkdirTemp("", "callplane-load-")
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--answer-delay", "0", "--log-level", "warn"}
+	if store != "" {
+		args = append(args, "--store", store)
+	}
 	patterns := []*regexp.Regexp{
 		regexp.MustCompile(`Graph base URL:\s+(http://\S+)/v1\.0`),
 		regexp.MustCompile(`tenant id:\s+(\S+)`),
 		regexp.MustCompile(`client id:\s+(\S+)`),
 		regexp.MustCompile(`client secret:\s+(\S+)`),
+		regexp.MustCompile(`admin API:\s+\S+ \(bearer (\S+)\)`),
 	}
 	if profiler {
 		args = append(args, "--pprof", "127.0.0.1:0")
@@ -124,19 +129,35 @@ func startCallplane(bin string, profiler bool) (*server, string, string, error) 
 	found, err := startProcess(cmd, patterns...)
 	if err != nil {
 		os.RemoveAll(data)
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
 	s := &server{cmd: cmd, data: data}
 	if profiler {
-		s.pprof = found[4][1]
+		s.pprof = found[5][1]
 	}
-	base, tenant, clientID, secret := found[0][1], found[1][1], found[2][1], found[3][1]
+	base, tenant, clientID, secret, adminSecret := found[0][1], found[1][1], found[2][1], found[3][1], found[4][1]
 	token, err := clientCredentials(base, tenant, clientID, secret)
 	if err != nil {
 		s.stop()
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
-	return s, base, token, nil
+	return s, base, token, adminSecret, nil
+}
+
+// reset empties a callplane's world (every node's, in a cluster): a
+// cluster's database outlives its nodes, and a phase starts clean.
+func reset(base, adminSecret string) error {
+	req, _ := http.NewRequest(http.MethodPost, base+"/callplane/reset", nil)
+	req.Header.Set("Authorization", "Bearer "+adminSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("reset: %s", resp.Status)
+	}
+	return nil
 }
 
 func clientCredentials(base, tenant, clientID, secret string) (string, error) {

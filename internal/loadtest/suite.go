@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -32,7 +33,12 @@ type Config struct {
 	// Skip names phases not to run ("baseline", "cycle", "open", "scale"),
 	// for profiling one of them.
 	Skip map[string]bool
-	Log  io.Writer
+	// Store, when set, is a PostgreSQL URL: callplane runs as Nodes nodes
+	// of a cluster on it, and requests are spread over them. The
+	// database's server counts in the CPU figures.
+	Store string
+	Nodes int
+	Log   io.Writer
 }
 
 // DefaultConfig is the run BENCHMARKS.md reports.
@@ -45,6 +51,7 @@ var DefaultConfig = Config{
 	Scale:       []int{1000, 10000, 100000},
 	Sample:      5000,
 	SampleRate:  500,
+	Nodes:       1,
 }
 
 // Report holds a suite's figures.
@@ -56,6 +63,9 @@ type Report struct {
 	OpenLoop                    Run
 	IdleRSS                     int64
 	Scale                       []ScalePoint
+	// FailoverFirst and FailoverLast are when, after a node was killed,
+	// the first and the last of its calls' terminated notifications came.
+	FailoverFirst, FailoverLast time.Duration
 }
 
 // ScalePoint is callplane with Live calls up.
@@ -83,7 +93,60 @@ func RunSuite(cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	if cfg.Store != "" && cfg.Nodes > 1 && !cfg.Skip["failover"] {
+		if err := runFailover(cfg, rep); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// failoverCalls are the calls a node owns when it is killed.
+const failoverCalls = 100
+
+// runFailover measures how long the calls of a node that dies wait for
+// another node: calls are placed through the second node, which is then
+// SIGKILLed, and hung up through the first. Their notifications are the
+// dead node's to deliver until a live node takes its calls over, when its
+// lease runs out.
+func runFailover(cfg Config, rep *Report) error {
+	f, t, err := startTarget(cfg, false)
+	if err != nil {
+		return err
+	}
+	defer f.stop()
+	defer t.Close()
+	victim, survivor := t.BaseURLs[1], t.BaseURLs[0]
+	ids := make([]string, failoverCalls)
+	for i := range ids {
+		if ids[i], err = t.createAt(context.Background(), victim); err != nil {
+			return fmt.Errorf("failover: %w", err)
+		}
+	}
+	if err := t.waitAll(ids, established, time.Minute); err != nil {
+		return fmt.Errorf("failover: %w", err)
+	}
+	f.nodes[1].cmd.Process.Kill()
+	f.nodes[1].cmd.Wait()
+	killed := time.Now()
+	for _, id := range ids {
+		if err := t.hangUpAt(context.Background(), survivor, id); err != nil {
+			return fmt.Errorf("failover: %w", err)
+		}
+	}
+	if err := t.waitAll(ids, terminated, 5*time.Minute); err != nil {
+		return fmt.Errorf("failover: %w", err)
+	}
+	for _, id := range ids {
+		at := time.Unix(0, t.calls.get(id).terminatedAt.Load())
+		took := at.Sub(killed)
+		if rep.FailoverFirst == 0 || took < rep.FailoverFirst {
+			rep.FailoverFirst = took
+		}
+		rep.FailoverLast = max(rep.FailoverLast, took)
+	}
+	cfg.logf("failover: the killed node's calls' notifications came %v to %v after the SIGKILL", rep.FailoverFirst, rep.FailoverLast)
+	return nil
 }
 
 // runBaseline measures the same requests against a server that does
@@ -93,7 +156,7 @@ func runBaseline(cfg Config, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	base, err := newTarget("no-op", noopURL, "x", noop.pid(), cfg.Concurrency, cfg.Receivers)
+	base, err := newTarget("no-op", []string{noopURL}, "x", []int{noop.pid()}, cfg.Concurrency, cfg.Receivers)
 	if err != nil {
 		noop.stop()
 		return err
@@ -206,18 +269,66 @@ func runScale(cfg Config, rep *Report) error {
 	return nil
 }
 
-// startTarget runs a fresh callplane and the bots that drive it.
-func startTarget(cfg Config, profiler bool) (*server, *Target, error) {
-	cp, cpURL, token, err := startCallplane(cfg.Bin, profiler)
+// fleet is a phase's callplane: one process, or the nodes of a cluster.
+type fleet struct {
+	nodes       []*server
+	adminSecret string
+	base        string
+}
+
+// stop empties a cluster's database for the next phase, then stops every
+// node.
+func (f *fleet) stop() {
+	if len(f.nodes) > 0 && f.adminSecret != "" {
+		reset(f.base, f.adminSecret)
+	}
+	for _, n := range f.nodes {
+		n.stop()
+	}
+}
+
+func (f *fleet) pid() int { return f.nodes[0].pid() }
+
+// profile profiles the first node.
+func (f *fleet) profile(file string, d time.Duration) <-chan error { return f.nodes[0].profile(file, d) }
+
+// startTarget runs a fresh callplane (cfg.Nodes nodes on cfg.Store, or one
+// on its own) and the bots that drive it.
+func startTarget(cfg Config, profiler bool) (*fleet, *Target, error) {
+	f := &fleet{}
+	var (
+		bases []string
+		pids  []int
+		token string
+	)
+	for i := range max(cfg.Nodes, 1) {
+		cp, base, tok, adminSecret, err := startCallplane(cfg.Bin, profiler && i == 0, cfg.Store)
+		if err != nil {
+			f.stop()
+			return nil, nil, err
+		}
+		f.nodes = append(f.nodes, cp)
+		bases, pids = append(bases, base), append(pids, cp.pid())
+		if i == 0 {
+			token = tok
+			if cfg.Store != "" {
+				f.base, f.adminSecret = base, adminSecret
+				if err := reset(base, adminSecret); err != nil { // what an earlier run left
+					f.stop()
+					return nil, nil, err
+				}
+			}
+		}
+	}
+	t, err := newTarget("callplane", bases, token, pids, cfg.Concurrency, cfg.Receivers)
 	if err != nil {
+		f.stop()
 		return nil, nil, err
 	}
-	t, err := newTarget("callplane", cpURL, token, cp.pid(), cfg.Concurrency, cfg.Receivers)
-	if err != nil {
-		cp.stop()
-		return nil, nil, err
+	if cfg.Store != "" {
+		t.StoreCPU = func() float64 { return CommandCPU("postgres") }
 	}
-	return cp, t, nil
+	return f, t, nil
 }
 
 func (cfg Config) logf(format string, args ...any) { fmt.Fprintf(cfg.Log, format+"\n", args...) }
@@ -231,6 +342,10 @@ func (r *Report) Markdown(cfg Config) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("Run of %s; %d closed-loop workers, %d callback receivers.", r.Started.Format("2006-01-02 15:04 MST"), cfg.Concurrency, cfg.Receivers)
+	if cfg.Store != "" {
+		p("callplane: %d node(s) on PostgreSQL; its server's CPU is counted with callplane's (%.3f s of the DELETE run's %.3f s).",
+			max(cfg.Nodes, 1), r.Delete.StoreCPU, r.Delete.CPU)
+	}
 	p("")
 	p("| Measure | no-op baseline | callplane | ratio |")
 	p("|---|---|---|---|")
@@ -258,6 +373,11 @@ func (r *Report) Markdown(cfg Config) string {
 	for _, s := range r.Scale {
 		p("| %d | %.0f MiB | %.1f KiB | %s / %s / %s | %s |", s.Live, mib(s.RSS), float64(s.RSS-r.IdleRSS)/float64(s.Live)/1024,
 			ms(s.Delete.Request.Quantile(.5)), ms(s.Delete.Request.Quantile(.99)), ms(s.Delete.Request.Quantile(1)), ms(s.Delete.Notified.Quantile(.99)))
+	}
+	if r.FailoverLast > 0 {
+		p("")
+		p("Failover: %d calls of a node SIGKILLed, hung up through another node: their terminated notifications arrived %.2f s to %.2f s after the kill.",
+			failoverCalls, r.FailoverFirst.Seconds(), r.FailoverLast.Seconds())
 	}
 	if n := len(r.Scale); n > 1 {
 		first, last := r.Scale[0], r.Scale[n-1]

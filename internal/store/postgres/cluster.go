@@ -204,21 +204,47 @@ type NodeInfo struct {
 
 // leaseLoop renews the lease a few times per TTL and takes over the calls
 // of nodes whose lease ran out, until ctx is done.
+//
+// Between renewals it wakes when the next other node's lease runs out, so
+// that a dead node's calls wait no longer than its lease.
 func (n *Node) leaseLoop(ctx context.Context) {
-	tick := time.NewTicker(n.opts.LeaseTTL / 4)
-	defer tick.Stop()
+	renewEvery := n.opts.LeaseTTL / 4
+	renewAt := time.Now().Add(renewEvery)
+	timer := time.NewTimer(renewEvery)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-			n.renew(ctx)
+		case <-timer.C:
 		case <-n.claim:
+		}
+		if !time.Now().Before(renewAt) {
+			n.renew(ctx)
+			renewAt = time.Now().Add(renewEvery)
 		}
 		if err := n.claimDead(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("take over the calls of dead nodes", "err", err)
 		}
+		wake := time.Until(renewAt)
+		if expiry, ok := n.nextExpiry(ctx); ok && expiry < wake {
+			wake = expiry
+		}
+		timer.Reset(max(wake, 10*time.Millisecond))
 	}
+}
+
+// nextExpiry is how long until the next other node's lease runs out, by
+// the database's clock.
+func (n *Node) nextExpiry(ctx context.Context) (time.Duration, bool) {
+	var seconds *float64
+	err := n.store.pool.QueryRow(ctx, `SELECT extract(epoch FROM min(lease_until) - now())::float8 FROM nodes
+		WHERE id <> $1 AND lease_until > now()`, n.id).Scan(&seconds)
+	if err != nil || seconds == nil {
+		return 0, false
+	}
+	// A little after it: the lease must have run out when the claim looks.
+	return time.Duration(*seconds*float64(time.Second)) + 50*time.Millisecond, true
 }
 
 // renew extends the lease. If it had run out and another node took this
