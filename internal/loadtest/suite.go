@@ -290,7 +290,9 @@ func (f *fleet) stop() {
 func (f *fleet) pid() int { return f.nodes[0].pid() }
 
 // profile profiles the first node.
-func (f *fleet) profile(file string, d time.Duration) <-chan error { return f.nodes[0].profile(file, d) }
+func (f *fleet) profile(file string, d time.Duration) <-chan error {
+	return f.nodes[0].profile(file, d)
+}
 
 // startTarget runs a fresh callplane (cfg.Nodes nodes on cfg.Store, or one
 // on its own) and the bots that drive it.
