@@ -66,18 +66,7 @@ func run(t *testing.T, env []string, args ...string) *process {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			select {
-			case p.notify <- struct{}{}:
-			default:
-			}
-		}
-	}()
+	go p.read(stdout)
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			p.cmd.Process.Kill()
@@ -85,6 +74,20 @@ func run(t *testing.T, env []string, args ...string) *process {
 		}
 	})
 	return p
+}
+
+// read keeps the command's stdout lines, and tells waitLine of each.
+func (p *process) read(stdout io.Reader) {
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		p.mu.Lock()
+		p.lines = append(p.lines, sc.Text())
+		p.mu.Unlock()
+		select {
+		case p.notify <- struct{}{}:
+		default:
+		}
+	}
 }
 
 type syncWriter struct {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/graph"
@@ -263,4 +265,67 @@ func waitRosterOf(t *testing.T, l *leg, what string, who []string) {
 		return
 	}
 	l.waitRoster(t, "the roster of "+what, func(p, _ []string) bool { return same(p, who...) })
+}
+
+// TestClusterScript: scripts/cluster, the README's way to try a cluster,
+// starts three nodes on one database that serve, and stops them on Ctrl-C.
+func TestClusterScript(t *testing.T) {
+	storeURL := pgtest.URL(t)
+	cmd := exec.Command("../scripts/cluster")
+	cmd.Env = append(os.Environ(), "CALLPLANE_STORE="+storeURL, "CALLPLANE_BIN="+callplaneBinary, "PORT=0", "NODES=3")
+	p := &process{cmd: cmd, notify: make(chan struct{}, 1)}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &syncWriter{w: &p.stderr, mu: &p.mu}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	go p.read(stdout)
+	p.waitLine(t, regexp.MustCompile(`^cluster ready: 3 nodes`))
+	var urls []string
+	p.mu.Lock()
+	for _, l := range p.lines {
+		if m := regexp.MustCompile(`^node \d: (http://\S+)/v1\.0`).FindStringSubmatch(l); m != nil {
+			urls = append(urls, m[1])
+		}
+	}
+	p.mu.Unlock()
+	if len(urls) != 3 {
+		t.Fatalf("the script named %d nodes: %v", len(urls), urls)
+	}
+	token := clusterToken(t, storeURL)
+	bot := testbot.Start(t)
+	for _, u := range urls {
+		env := &testenv.Env{URL: u, Client: &http.Client{Timeout: wait}}
+		if r := env.Do(t, http.MethodGet, "/callplane/health", "", nil); r.Status != http.StatusOK {
+			t.Fatalf("%s/callplane/health: %d", u, r.Status)
+		}
+		if r := env.Do(t, http.MethodPost, "/v1.0/communications/calls", token, testenv.CallRequest(bot.URL)); r.Status != http.StatusCreated {
+			t.Fatalf("create a call through %s: %d %s", u, r.Status, r.Body)
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(wait):
+		t.Fatal("the script did not stop on Ctrl-C")
+	}
+	for _, u := range urls {
+		if resp, err := http.Get(u + "/callplane/health"); err == nil {
+			resp.Body.Close()
+			t.Errorf("%s still serves after the script stopped", u)
+		}
+	}
 }
