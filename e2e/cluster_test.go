@@ -108,6 +108,13 @@ func TestClusterIdentity(t *testing.T) {
 	r.JSON(t, &added)
 	token := tokenFrom(t, b.ready.TokenEndpoint, added.ID, added.ClientSecret)
 	placeOn(t, b, token, bot.URL)
+	// Commands reach the cluster through its store.
+	if out := output(t, nil, "app", "list", "--store", storeURL); !strings.Contains(out, added.ID) {
+		t.Fatalf("callplane app list --store does not list %s:\n%s", added.ID, out)
+	}
+	if out := output(t, nil, "deliveries", "--store", storeURL); !strings.Contains(out, "delivered") && !strings.Contains(out, "pending") {
+		t.Fatalf("callplane deliveries --store:\n%s", out)
+	}
 
 	// b, stopped and started on another address, accepts a's token.
 	if err := b.p.cmd.Process.Signal(os.Interrupt); err != nil {
