@@ -336,3 +336,56 @@ func TestClusterScript(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterResetAndFaults: a fault rule added through one node acts on
+// every node, its times counted across them; a reset through one node
+// ends the calls every node owns, without a notification, and the world
+// starts over everywhere.
+func TestClusterResetAndFaults(t *testing.T) {
+	storeURL := pgtest.URL(t)
+	a := startNode(t, storeURL, "127.0.0.1:0", t.TempDir())
+	b := startNode(t, storeURL, "127.0.0.1:0", t.TempDir())
+	secret := a.ready.AdminSecret
+	token := clusterToken(t, storeURL)
+	bot := testbot.Start(t)
+
+	rule := map[string]any{"kind": "graph", "method": "POST", "path": "/communications/calls", "status": 503, "retryAfter": 1, "times": 2}
+	if r := a.env.Do(t, http.MethodPost, "/callplane/faults", secret, rule); r.Status != http.StatusCreated {
+		t.Fatalf("add a fault rule through a: %d %s", r.Status, r.Body)
+	}
+	for i, n := range []*clusterNode{b, a, b} {
+		r := n.env.Do(t, http.MethodPost, "/v1.0/communications/calls", token, testenv.CallRequest(bot.URL))
+		want := http.StatusServiceUnavailable
+		if i == 2 {
+			want = http.StatusCreated // the rule's two times are used up, across the nodes
+		}
+		if r.Status != want {
+			t.Fatalf("create %d through %s: %d %s, want %d", i, n.ready.BaseURL, r.Status, r.Body, want)
+		}
+	}
+
+	// A live call of each node's, then a reset through b.
+	calls := []string{placeOn(t, a, token, bot.URL), placeOn(t, b, token, bot.URL)}
+	for _, id := range calls {
+		waitStates(t, bot, "/communications/calls/"+id, "established")
+	}
+	before := len(bot.All())
+	if r := b.env.Do(t, http.MethodPost, "/callplane/reset", secret, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("reset through b: %d %s", r.Status, r.Body)
+	}
+	for _, id := range calls {
+		for _, n := range []*clusterNode{a, b} {
+			if r := n.env.Do(t, http.MethodGet, testenv.CallPath(id), token, nil); r.Status != http.StatusNotFound {
+				t.Fatalf("call %s through %s after the reset: %d", id, n.ready.BaseURL, r.Status)
+			}
+		}
+	}
+	// The next call's notifications come; the reset calls' never do.
+	next := placeOn(t, a, token, bot.URL)
+	waitStates(t, bot, "/communications/calls/"+next, "established")
+	for _, n := range bot.All()[before:] {
+		if !strings.HasSuffix(n.ResourceURL, next) {
+			t.Fatalf("a notification after the reset about %s: %s", n.ResourceURL, n.State)
+		}
+	}
+}
