@@ -40,8 +40,8 @@ type Directory struct {
 	docs    Documents
 	version int64
 	// missMu lets one refresh of a shared directory run for lookups that
-	// missed.
-	missMu sync.Mutex
+	// missed; changeMu makes changes take turns.
+	missMu, changeMu sync.Mutex
 	now    func() time.Time
 	// What never changes while running, read without the lock.
 	tenantID, adminSecret string
@@ -413,29 +413,42 @@ func (d *Directory) changeApp(clientID string, fn func(*Application) error) erro
 // change applies fn to a copy of the directory, saves the copy (to the
 // file, or to the shared documents) and only then makes it current: what is
 // served is always what is saved. In a shared directory that another node
-// changed meanwhile, fn is applied again to the fresh directory.
+// changed meanwhile, fn is applied again to the fresh directory. Changes
+// take turns on changeMu; mu is held only to read and to swap, so that
+// lookups, and refreshes from other nodes' changes, go on during a save.
 func (d *Directory) change(fn func(*directoryFile) error) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.changeMu.Lock()
+	defer d.changeMu.Unlock()
 	for {
+		d.mu.RLock()
 		next := d.f
 		next.Applications = slices.Clone(d.f.Applications)
-		if err := fn(&next); err != nil {
+		version := d.version
+		err := fn(&next) // fn may read byID, which matches d.f
+		d.mu.RUnlock()
+		if err != nil {
 			return err
 		}
 		if d.docs != nil {
-			err := d.saveShared(&next)
+			err := d.saveShared(&next, version)
 			if errors.Is(err, ErrStaleDocument) {
 				continue
 			}
 			if err != nil {
 				return err
 			}
+			version++
 		} else if err := writeJSONAtomic(d.path, &next); err != nil {
 			return fmt.Errorf("auth: save %s: %w", d.path, err)
 		}
-		d.f = next
-		d.index()
+		d.mu.Lock()
+		if d.docs == nil || d.version < version {
+			// (A refresh may have read this version, or a later one of
+			// another node's, meanwhile.)
+			d.f, d.version = next, version
+			d.index()
+		}
+		d.mu.Unlock()
 		return nil
 	}
 }

@@ -86,25 +86,21 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	if d.docs == nil {
 		return nil
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.refreshLocked(ctx)
-}
-
-func (d *Directory) refreshLocked(ctx context.Context) error {
+	// Read without the lock: lookups go on meanwhile.
 	raw, version, err := d.docs.LoadDocument(ctx, DirectoryDocument)
 	if err != nil {
 		return err
-	}
-	if version <= d.version {
-		return nil
 	}
 	var f directoryFile
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return fmt.Errorf("auth: the shared directory: %w", err)
 	}
-	d.f, d.version = f, version
-	d.index()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if version > d.version {
+		d.f, d.version = f, version
+		d.index()
+	}
 	return nil
 }
 
@@ -128,24 +124,23 @@ func (d *Directory) refreshOnMiss() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.refreshLocked(ctx)
+	d.Refresh(ctx)
 }
 
-// saveShared saves next as the shared directory's next version; when
-// another node changed it first, it refreshes and says ErrStaleDocument,
-// for the change to be applied again on the fresh directory.
-func (d *Directory) saveShared(next *directoryFile) error {
+// saveShared saves next as the shared directory's version after version;
+// when another node changed it first, it refreshes and says
+// ErrStaleDocument, for the change to be applied again on the fresh
+// directory.
+func (d *Directory) saveShared(next *directoryFile, version int64) error {
 	doc, err := json.Marshal(next)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
-	err = d.docs.SaveDocument(ctx, DirectoryDocument, doc, d.version)
+	err = d.docs.SaveDocument(ctx, DirectoryDocument, doc, version)
 	if errors.Is(err, ErrStaleDocument) {
-		if err := d.refreshLocked(ctx); err != nil {
+		if err := d.Refresh(ctx); err != nil {
 			return err
 		}
 		return ErrStaleDocument
@@ -153,7 +148,6 @@ func (d *Directory) saveShared(next *directoryFile) error {
 	if err != nil {
 		return fmt.Errorf("auth: save the shared directory: %w", err)
 	}
-	d.version++
 	return nil
 }
 

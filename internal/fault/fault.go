@@ -274,33 +274,62 @@ func (s *Set) Add(r Rule) (Rule, error) {
 	if err := r.check(); err != nil {
 		return Rule{}, err
 	}
+	if s.shared != nil {
+		return s.addShared(r)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked()
 	if len(s.rules) >= MaxRules {
 		return Rule{}, ErrTooMany
 	}
+	s.stamp(&r)
+	s.next++
+	r.ID = "fault-" + strconv.Itoa(s.next)
+	s.addLocked(r)
+	return r, nil
+}
+
+// stamp gives a new rule its creation time and expiry.
+func (s *Set) stamp(r *Rule) {
 	r.Matched, r.CreatedAt, r.ExpiresAt = 0, s.now().UTC(), nil
 	if r.For > 0 {
 		at := r.CreatedAt.Add(time.Duration(r.For))
 		r.ExpiresAt = &at
 	}
-	if s.shared != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
-		defer cancel()
-		stored, err := s.shared.AddRule(ctx, r)
-		if err != nil {
-			return Rule{}, fmt.Errorf("%w: %v", ErrShared, err)
-		}
-		r = stored
-	} else {
-		s.next++
-		r.ID = "fault-" + strconv.Itoa(s.next)
+}
+
+func (s *Set) addLocked(r Rule) {
+	if slices.ContainsFunc(s.rules, func(x *Rule) bool { return x.ID == r.ID }) {
+		return // loaded already, from another node's news of it
 	}
 	rule := r
 	s.rules = append(s.rules, &rule)
 	s.counts[r.Kind].Add(1)
-	return rule, nil
+}
+
+// addShared stores the rule in the shared rules first, without holding the
+// set's lock: the other nodes may take a moment to load it, and this
+// node's own reload must not wait for the lock meanwhile.
+func (s *Set) addShared(r Rule) (Rule, error) {
+	s.mu.Lock()
+	s.expireLocked()
+	full := len(s.rules) >= MaxRules
+	s.mu.Unlock()
+	if full {
+		return Rule{}, ErrTooMany
+	}
+	s.stamp(&r)
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	stored, err := s.shared.AddRule(ctx, r)
+	if err != nil {
+		return Rule{}, fmt.Errorf("%w: %v", ErrShared, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addLocked(stored)
+	return stored, nil
 }
 
 // List returns the rules in force, oldest first; for a shared set, as the
@@ -324,8 +353,6 @@ func (s *Set) List() []Rule {
 
 // Remove removes a rule; false if there is none with the id.
 func (s *Set) Remove(id string) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		defer cancel()
@@ -337,9 +364,11 @@ func (s *Set) Remove(id string) (bool, error) {
 			return false, nil
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	i := slices.IndexFunc(s.rules, func(r *Rule) bool { return r.ID == id })
 	if i < 0 {
-		return s.shared != nil, nil // removed from the shared rules, not yet loaded here
+		return s.shared != nil, nil // removed from the shared rules, not loaded here (or reloaded already)
 	}
 	s.removeLocked(i)
 	return true, nil
@@ -347,8 +376,6 @@ func (s *Set) Remove(id string) (bool, error) {
 
 // Clear removes every rule.
 func (s *Set) Clear() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		defer cancel()
@@ -356,6 +383,8 @@ func (s *Set) Clear() error {
 			return fmt.Errorf("%w: %v", ErrShared, err)
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.replaceLocked(nil)
 	return nil
 }

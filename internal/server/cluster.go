@@ -108,6 +108,12 @@ func (s *Server) joinCluster(ctx context.Context) error {
 					s.log.Error("reset made on another node", "err", err)
 				}
 			},
+			Resync: func() {
+				err := errors.Join(s.identity.Directory.Refresh(ctx), s.faults.Reload(ctx))
+				if err != nil && ctx.Err() == nil {
+					s.log.Error("read the shared directory and fault rules", "err", err)
+				}
+			},
 		},
 	})
 	if err != nil {

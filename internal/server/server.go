@@ -572,7 +572,7 @@ func (s *Server) Notifications(ctx context.Context, f store.Filter) ([]store.Not
 // identity (tenant, applications, keys): the next test starts clean, and
 // tokens minted before still work. It returns once the reset is complete.
 func (s *Server) Reset(ctx context.Context) error {
-	return s.calls.Exclusive(func() error {
+	err := s.calls.Exclusive(func() error {
 		s.delivery.Forget()
 		if s.requests != nil {
 			if err := s.requests.Forget(ctx); err != nil {
@@ -587,14 +587,15 @@ func (s *Server) Reset(ctx context.Context) error {
 		if err := s.faults.Clear(); err != nil {
 			return err
 		}
-		if s.cluster != nil {
-			if err := s.cluster.node.AnnounceReset(ctx); err != nil {
-				return err
-			}
-		}
 		s.log.Info("reset: every call, meeting, person and notification forgotten")
 		return nil
 	})
+	if err == nil && s.cluster != nil {
+		// The other nodes forget what they hold of the world, each under
+		// its own lock; the reset answers once they have.
+		err = s.cluster.node.AnnounceReset(ctx)
+	}
+	return err
 }
 
 // Shutdown stops accepting requests, lets those in flight finish, stops the

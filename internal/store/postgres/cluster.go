@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/callplane/callplane/internal/store"
 )
@@ -44,9 +46,46 @@ const (
 	eventReleased = "released" // a node stopped and gave its calls up (argument: that node)
 )
 
-func broadcast(ctx context.Context, tx pgx.Tx, kind, arg string) error {
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, clusterChannel, kind+":"+arg)
-	return err
+// broadcast tells every node of a change, in the transaction that makes
+// it, as "number kind:argument"; it returns the event's number, for
+// awaitEvent.
+func broadcast(ctx context.Context, tx pgx.Tx, kind, arg string) (int64, error) {
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT nextval('cluster_events')`).Scan(&n); err != nil {
+		return 0, err
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, clusterChannel, fmt.Sprintf("%d %s:%s", n, kind, arg))
+	return n, err
+}
+
+// eventWait bounds how long a change waits for the other nodes to act on
+// it: a node that does not answer (its listening connection down, or it is
+// dying) is not waited for longer.
+const eventWait = 5 * time.Second
+
+// awaitEvent waits until every live node but self has acted on event n,
+// so that a change made through one node (a fault rule, a reset, an
+// application's new roles) is in force on all when its request is
+// answered.
+func awaitEvent(ctx context.Context, pool *pgxpool.Pool, self string, n int64, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, eventWait)
+	defer cancel()
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var behind int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id <> $1 AND lease_until > now() AND events_seen < $2`,
+			self, n).Scan(&behind)
+		if err == nil && behind == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			if log != nil {
+				log.Warn("a change is not yet in force on every node", "behind", behind, "event", n)
+			}
+			return
+		case <-time.After(wait):
+		}
+	}
 }
 
 // handover is what a node that saved changes to another node's calls tells
@@ -84,6 +123,10 @@ type Handlers struct {
 	Document func(name string)
 	Faults   func()
 	Reset    func()
+	// Resync says the node may have missed events (before it listened,
+	// or while its connection was down): it reads the directory and the
+	// fault rules again.
+	Resync func()
 }
 
 // NodeOptions configure a node's membership.
@@ -138,6 +181,9 @@ func (s *Store) Join(ctx context.Context, opts NodeOptions) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Handlers.Resync != nil {
+		opts.Handlers.Resync()
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	// Before serving: calls of nodes that left or died are this one's.
@@ -162,9 +208,12 @@ func (s *Store) Join(ctx context.Context, opts NodeOptions) (*Node, error) {
 // ID is the node's id.
 func (n *Node) ID() string { return n.id }
 
+// register makes the node a member, having seen every event so far: it
+// reads what they changed (Handlers.Resync) once it listens.
 func (n *Node) register(ctx context.Context) error {
-	_, err := n.store.pool.Exec(ctx, `INSERT INTO nodes (id, address, lease_until) VALUES ($1, $2, now() + $3::interval)
-		ON CONFLICT (id) DO UPDATE SET address = excluded.address, lease_until = excluded.lease_until`,
+	_, err := n.store.pool.Exec(ctx, `INSERT INTO nodes (id, address, lease_until, events_seen)
+		VALUES ($1, $2, now() + $3::interval, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM cluster_events))
+		ON CONFLICT (id) DO UPDATE SET address = excluded.address, lease_until = excluded.lease_until, events_seen = excluded.events_seen`,
 		n.id, n.opts.Address, n.opts.LeaseTTL.String())
 	return err
 }
@@ -179,13 +228,24 @@ func (n *Node) Leave(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `UPDATE nodes SET lease_until = '-infinity' WHERE id = $1`, n.id); err != nil {
 			return err
 		}
-		return broadcast(ctx, tx, eventReleased, n.id)
+		_, err := broadcast(ctx, tx, eventReleased, n.id)
+		return err
 	})
 }
 
-// AnnounceReset tells the other nodes that this one reset the world.
+// AnnounceReset tells the other nodes that this one reset the world, and
+// returns once they have forgotten it too.
 func (n *Node) AnnounceReset(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error { return broadcast(ctx, tx, eventReset, n.id) })
+	var event int64
+	err := pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error {
+		var err error
+		event, err = broadcast(ctx, tx, eventReset, n.id)
+		return err
+	})
+	if err == nil {
+		awaitEvent(ctx, n.store.pool, n.id, event, n.log)
+	}
+	return err
 }
 
 // Nodes lists the members whose lease runs, with their addresses.
@@ -434,6 +494,9 @@ func (n *Node) listenLoop(ctx context.Context, conn *pgx.Conn) {
 			if err := n.adopt(ctx); err != nil {
 				n.log.Error("resume the node's own calls", "err", err)
 			}
+			if n.opts.Handlers.Resync != nil {
+				n.opts.Handlers.Resync()
+			}
 		}
 		note, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -445,7 +508,7 @@ func (n *Node) listenLoop(ctx context.Context, conn *pgx.Conn) {
 			continue
 		}
 		if note.Channel == clusterChannel {
-			n.event(note.Payload)
+			n.event(ctx, note.Payload)
 			continue
 		}
 		to, payload, _ := strings.Cut(note.Payload, " ")
@@ -458,8 +521,18 @@ func (n *Node) listenLoop(ctx context.Context, conn *pgx.Conn) {
 	}
 }
 
-func (n *Node) event(payload string) {
-	kind, arg, _ := strings.Cut(payload, ":")
+// event acts on a cluster event, then records that this node has: the node
+// that made the change waits for that.
+func (n *Node) event(ctx context.Context, payload string) {
+	number, rest, _ := strings.Cut(payload, " ")
+	defer func() {
+		if seq, err := strconv.ParseInt(number, 10, 64); err == nil {
+			if _, err := n.store.pool.Exec(ctx, `UPDATE nodes SET events_seen = greatest(events_seen, $2) WHERE id = $1`, n.id, seq); err != nil && ctx.Err() == nil {
+				n.log.Error("record a cluster event as seen", "err", err)
+			}
+		}
+	}()
+	kind, arg, _ := strings.Cut(rest, ":")
 	h := n.opts.Handlers
 	switch {
 	case kind == eventDocument && h.Document != nil:

@@ -12,12 +12,15 @@ import (
 
 // Documents are the identity documents the nodes share (auth.Documents):
 // the directory and the signing keys. Saving one tells every node.
-type Documents struct{ pool *pgxpool.Pool }
+type Documents struct {
+	pool *pgxpool.Pool
+	node string
+}
 
 var _ auth.Documents = Documents{}
 
 // Documents returns the store's identity documents.
-func (s *Store) Documents() Documents { return Documents{pool: s.pool} }
+func (s *Store) Documents() Documents { return Documents{pool: s.pool, node: s.node} }
 
 func (d Documents) LoadDocument(ctx context.Context, name string) ([]byte, int64, error) {
 	var (
@@ -31,8 +34,11 @@ func (d Documents) LoadDocument(ctx context.Context, name string) ([]byte, int64
 	return data, version, err
 }
 
+// SaveDocument saves the document and returns once every other live node
+// has read it.
 func (d Documents) SaveDocument(ctx context.Context, name string, doc []byte, version int64) error {
-	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	var event int64
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		var tag interface{ RowsAffected() int64 }
 		var err error
 		if version == 0 {
@@ -46,6 +52,11 @@ func (d Documents) SaveDocument(ctx context.Context, name string, doc []byte, ve
 		if tag.RowsAffected() == 0 {
 			return auth.ErrStaleDocument
 		}
-		return broadcast(ctx, tx, eventDocument, name)
+		event, err = broadcast(ctx, tx, eventDocument, name)
+		return err
 	})
+	if err == nil {
+		awaitEvent(ctx, d.pool, d.node, event, nil)
+	}
+	return err
 }

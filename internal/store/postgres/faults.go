@@ -15,12 +15,29 @@ import (
 // FaultRules are the fault rules the nodes share (fault.Shared): a rule
 // added through one node acts on all, and its times are counted across
 // them. Adding, removing and clearing tell every node.
-type FaultRules struct{ pool *pgxpool.Pool }
+type FaultRules struct {
+	pool *pgxpool.Pool
+	node string
+}
 
 var _ fault.Shared = FaultRules{}
 
 // FaultRules returns the store's fault rules.
-func (s *Store) FaultRules() FaultRules { return FaultRules{pool: s.pool} }
+func (s *Store) FaultRules() FaultRules { return FaultRules{pool: s.pool, node: s.node} }
+
+// changed tells every node the rules changed, in the transaction that
+// changes them; wait, after the commit, returns once they all know.
+func (f FaultRules) changed(ctx context.Context, tx pgx.Tx, event *int64) error {
+	var err error
+	*event, err = broadcast(ctx, tx, eventFaults, "")
+	return err
+}
+
+func (f FaultRules) wait(ctx context.Context, event int64) {
+	if event != 0 {
+		awaitEvent(ctx, f.pool, f.node, event, nil)
+	}
+}
 
 func (f FaultRules) LoadRules(ctx context.Context) ([]fault.Rule, error) {
 	rows, _ := f.pool.Query(ctx, `SELECT rule, matched FROM fault_rules
@@ -44,6 +61,7 @@ func (f FaultRules) LoadRules(ctx context.Context) ([]fault.Rule, error) {
 }
 
 func (f FaultRules) AddRule(ctx context.Context, r fault.Rule) (fault.Rule, error) {
+	var event int64
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		var number int64
 		if err := tx.QueryRow(ctx, `SELECT nextval('fault_rule_numbers')`).Scan(&number); err != nil {
@@ -63,31 +81,43 @@ func (f FaultRules) AddRule(ctx context.Context, r fault.Rule) (fault.Rule, erro
 			r.ID, number, r.Times, expires, data); err != nil {
 			return err
 		}
-		return broadcast(ctx, tx, eventFaults, "")
+		return f.changed(ctx, tx, &event)
 	})
+	if err == nil {
+		f.wait(ctx, event)
+	}
 	return r, err
 }
 
 func (f FaultRules) RemoveRule(ctx context.Context, id string) (bool, error) {
 	removed := false
+	var event int64
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM fault_rules WHERE id = $1 AND (times = 0 OR matched < times)`, id)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		removed = true
-		return broadcast(ctx, tx, eventFaults, "")
+		return f.changed(ctx, tx, &event)
 	})
+	if err == nil {
+		f.wait(ctx, event)
+	}
 	return removed, err
 }
 
 func (f FaultRules) ClearRules(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+	var event int64
+	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM fault_rules`); err != nil {
 			return err
 		}
-		return broadcast(ctx, tx, eventFaults, "")
+		return f.changed(ctx, tx, &event)
 	})
+	if err == nil {
+		f.wait(ctx, event)
+	}
+	return err
 }
 
 func (f FaultRules) UseRule(ctx context.Context, id string) (bool, error) {

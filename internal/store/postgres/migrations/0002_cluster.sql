@@ -6,14 +6,18 @@
 -- while its lease runs; lease_until is the database's clock, so the nodes'
 -- clocks never matter. address is a base URL commands can reach it at.
 -- inherited are the nodes whose calls it took over lately: handovers still
--- addressed to them are its own.
+-- addressed to them are its own. events_seen is the last cluster event
+-- (numbered by cluster_events) it has acted on: a node that changes the
+-- directory, the fault rules or the world waits until every live node has.
 CREATE TABLE nodes (
 	id          text PRIMARY KEY,
 	address     text NOT NULL,
 	started_at  timestamptz NOT NULL DEFAULT now(),
 	lease_until timestamptz NOT NULL,
-	inherited   text[] NOT NULL DEFAULT '{}'
+	inherited   text[] NOT NULL DEFAULT '{}',
+	events_seen bigint NOT NULL DEFAULT 0
 );
+CREATE SEQUENCE cluster_events;
 -- A dead node's calls are found by owner.
 CREATE INDEX calls_owner ON calls (owner_node);
 
