@@ -42,7 +42,7 @@ type Directory struct {
 	// missMu lets one refresh of a shared directory run for lookups that
 	// missed; changeMu makes changes take turns.
 	missMu, changeMu sync.Mutex
-	now    func() time.Time
+	now              func() time.Time
 	// What never changes while running, read without the lock.
 	tenantID, adminSecret string
 	defaultUser           User
