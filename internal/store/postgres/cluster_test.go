@@ -315,3 +315,51 @@ func TestHandoverToATakenNode(t *testing.T) {
 		}
 	}
 }
+
+// TestSurvivorsShareTheDead: two nodes that find two dead nodes at once
+// each take one (SKIP LOCKED: neither waits for the other), and every call
+// is taken exactly once.
+func TestSurvivorsShareTheDead(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	var calls []string
+	for _, id := range []string{"node-d1", "node-d2"} {
+		d := join(t, url, id, time.Second)
+		for range 5 {
+			c := newCall(t, time.Now())
+			if err := store.Save(ctx, d, &store.Changes{Calls: []*call.Call{c}, Notifications: notificationsOf(c, 1)}); err != nil {
+				t.Fatal(err)
+			}
+			calls = append(calls, c.ID)
+		}
+		d.halt()
+	}
+	s1, s2 := join(t, url, "node-s1", time.Second), join(t, url, "node-s2", time.Second)
+	took := map[string]string{}
+	for len(took) < len(calls) {
+		var (
+			got taken
+			by  string
+		)
+		select {
+		case got = <-s1.taken:
+			by = "node-s1"
+		case got = <-s2.taken:
+			by = "node-s2"
+		case <-time.After(wait):
+			t.Fatalf("after %v, %d of %d calls taken over: %v", wait, len(took), len(calls), took)
+		}
+		for _, d := range got.ds {
+			if prev, ok := took[d.CallID]; ok {
+				t.Fatalf("call %s taken by %s and %s", d.CallID, prev, by)
+			}
+			took[d.CallID] = by
+		}
+	}
+	for _, id := range calls {
+		var owner string
+		if err := s1.Pool().QueryRow(ctx, `SELECT owner_node FROM calls WHERE id = $1`, id).Scan(&owner); err != nil || owner != took[id] {
+			t.Fatalf("call %s is %s's (%v), taken by %s", id, owner, err, took[id])
+		}
+	}
+}
