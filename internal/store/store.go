@@ -46,6 +46,9 @@ type Store interface {
 	// LiveCalls returns the ids of the owner's calls that have not
 	// terminated, oldest first.
 	LiveCalls(ctx context.Context, owner call.Owner) ([]string, error)
+	// LiveCounts counts every tenant's calls that have not terminated, by
+	// state and kind: for metrics.
+	LiveCounts(ctx context.Context) ([]LiveCount, error)
 	// Deadlines lists every call that has a pending deadline
 	// (call.NextDeadline), so timers can be rebuilt after a restart.
 	Deadlines(ctx context.Context) ([]Deadline, error)
@@ -135,6 +138,13 @@ type Request struct {
 	Status      int
 	OperationID string
 	Duration    time.Duration
+}
+
+// LiveCount is how many live calls are in a state, of a kind.
+type LiveCount struct {
+	State call.State
+	Kind  call.Kind
+	Calls int
 }
 
 // Deadline is when a call next has something to do.

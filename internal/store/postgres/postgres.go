@@ -88,8 +88,8 @@ func fromNanos(n *int64) time.Time {
 }
 
 const (
-	insertCall = `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, owner_node)
-		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8)`
+	insertCall = `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, owner_node, kind)
+		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9)`
 	updateCall = `UPDATE calls SET state = $3, version = version + 1, deadline = $4, ended_at = $5, data = $6
 		WHERE id = $1 AND version = $2`
 	insertGroup = `INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data)
@@ -238,7 +238,7 @@ func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *encodedChanges, r *rou
 		switch {
 		case c.Version == 0:
 			b.Queue(insertCall, c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State),
-				nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i], s.node)
+				nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i], s.node, string(c.Kind))
 			if r != nil {
 				r.owners[c.ID] = s.node
 			}
@@ -530,6 +530,19 @@ func (s *Store) GetSpeech(ctx context.Context, callID, operationID string) ([]by
 		return nil, store.ErrNotFound
 	}
 	return audio, err
+}
+
+func (s *Store) LiveCounts(ctx context.Context) ([]store.LiveCount, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT state, kind, count(*) FROM calls WHERE ended_at IS NULL GROUP BY state, kind ORDER BY state, kind`)
+	return collect(rows, func(row pgx.CollectableRow) (store.LiveCount, error) {
+		var (
+			c           store.LiveCount
+			state, kind string
+		)
+		err := row.Scan(&state, &kind, &c.Calls)
+		c.State, c.Kind = call.State(state), call.Kind(kind)
+		return c, err
+	})
 }
 
 // Deadlines lists the deadlines of the calls this node owns (every call,

@@ -44,8 +44,8 @@ func (s *Store) prepare() error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{s.write, &s.stmts.insertCall, `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data)
-			VALUES (?, ?, ?, ?, 1, ?, ?, ?)`},
+		{s.write, &s.stmts.insertCall, `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, kind)
+			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)`},
 		{s.write, &s.stmts.updateCall, `UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?
 			WHERE id = ? AND version = ?`},
 		{s.write, &s.stmts.insertNotification, `INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id,
@@ -226,6 +226,9 @@ var schema = []string{
 	);
 	CREATE INDEX requests_call ON requests(call_id);
 	ALTER TABLE notifications ADD COLUMN last_duration INTEGER NOT NULL DEFAULT 0;`,
+	// A call's kind, for counting live calls by kind without reading
+	// their documents.
+	`ALTER TABLE calls ADD COLUMN kind TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(db *sql.DB) error {
@@ -393,7 +396,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *enc
 func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []byte) error {
 	if c.Version == 0 {
 		_, err := tx.StmtContext(ctx, s.stmts.insertCall).ExecContext(ctx,
-			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data)
+			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, string(c.Kind))
 		return err
 	}
 	res, err := tx.StmtContext(ctx, s.stmts.updateCall).ExecContext(ctx,
@@ -665,6 +668,27 @@ func (s *Store) GetSpeech(ctx context.Context, callID, operationID string) ([]by
 		return nil, store.ErrNotFound
 	}
 	return audio, err
+}
+
+func (s *Store) LiveCounts(ctx context.Context) ([]store.LiveCount, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT state, kind, count(*) FROM calls WHERE ended_at IS NULL GROUP BY state, kind ORDER BY state, kind`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.LiveCount
+	for rows.Next() {
+		var (
+			c           store.LiveCount
+			state, kind string
+		)
+		if err := rows.Scan(&state, &kind, &c.Calls); err != nil {
+			return nil, err
+		}
+		c.State, c.Kind = call.State(state), call.Kind(kind)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {

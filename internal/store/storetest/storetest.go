@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PurgeEndedGroups", testPurgeEndedGroups},
 		{"BatchConflictsAlone", testBatchConflictsAlone},
 		{"LiveCallsByOwner", testLiveCallsByOwner},
+		{"LiveCounts", testLiveCounts},
 		{"People", testPeople},
 		{"SpeechGoesWithItsCall", testSpeechGoesWithItsCall},
 		{"SpeechConflictSavesNone", testSpeechConflictSavesNone},
@@ -317,6 +318,39 @@ func testLiveCallsByOwner(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(none) != 0 {
 		t.Fatalf("live calls of an app without calls: %v", none)
+	}
+}
+
+func testLiveCounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	var calls []*call.Call
+	for range 4 {
+		c, _ := newCall(t, now)
+		must(t, save(ctx, s, c, nil))
+		calls = append(calls, c)
+	}
+	// One answered, one ended; another tenant's counts too.
+	calls[3].Owner.TenantID = "tenant-2"
+	must(t, save(ctx, s, calls[3], nil))
+	calls[0].Advance(now.Add(2*time.Second), timing) // answered after the answer delay
+	must(t, save(ctx, s, calls[0], nil))
+	_, err := calls[1].HangUp(now, call.EndedByApplication, timing)
+	must(t, err)
+	calls[1].Advance(now, timing)
+	must(t, save(ctx, s, calls[1], nil))
+	counts, err := s.LiveCounts(ctx)
+	must(t, err)
+	got := map[string]int{}
+	for _, c := range counts {
+		got[string(c.State)+"/"+string(c.Kind)] += c.Calls
+	}
+	if calls[0].State != call.Established {
+		t.Fatalf("the answered call is %s", calls[0].State)
+	}
+	want := map[string]int{"established/" + string(call.PeerToPeer): 1, "establishing/" + string(call.PeerToPeer): 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("live counts %v, want %v", got, want)
 	}
 }
 
