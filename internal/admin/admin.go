@@ -81,13 +81,31 @@ func New(d Deps) *API {
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, _ := httpx.BearerToken(r)
-	if a.Secret == "" || subtle.ConstantTimeCompare([]byte(token), []byte(a.Secret)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="callplane admin"`)
-		writeError(w, http.StatusUnauthorized, "unauthenticated", "The admin API needs the admin credential printed at startup, as a bearer token.")
-		return
+	if authorized(w, r, a.Secret) {
+		a.mux.ServeHTTP(w, r)
 	}
-	a.mux.ServeHTTP(w, r)
+}
+
+// RequireSecret serves next to the holders of the admin credential only,
+// as the admin API does: for /metrics on the main listener.
+func RequireSecret(secret string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authorized(w, r, secret) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// authorized says whether r carries the admin credential, and answers 401
+// if it does not.
+func authorized(w http.ResponseWriter, r *http.Request, secret string) bool {
+	token, _ := httpx.BearerToken(r)
+	if secret == "" || subtle.ConstantTimeCompare([]byte(token), []byte(secret)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callplane admin"`)
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "This needs the admin credential printed at startup, as a bearer token.")
+		return false
+	}
+	return true
 }
 
 // reset ends and forgets every call, meeting, person, delivery and

@@ -54,6 +54,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	})
 	fs.DurationVar(&cfg.PromptDuration, "prompt-duration", cfg.PromptDuration, "how long each prompt plays with --prompt-fetch=off")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "also serve GET /metrics on this address, without credentials, for a scraper on a private network (the main listener serves it behind the admin credential)")
 	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "once callplane accepts requests, write a JSON file here with its URLs, tenant, client id and secret, admin secret and pid (removed at exit)")
 	fs.BoolVar(&cfg.Ephemeral, "ephemeral", false, "keep everything in a temporary data directory, removed at exit (--data is ignored)")
 	fs.Func("timeline", "on: record each call's requests for GET /callplane/calls/{id}/timeline and scenarios; off: do not (default on)", func(v string) error {

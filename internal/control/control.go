@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/metrics"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -29,6 +30,9 @@ type Notifier interface {
 // Config tunes the service.
 type Config struct {
 	Timing call.Timing
+	// Metrics, when set, counts commits, the notifications they save and
+	// the operations that finish.
+	Metrics *metrics.Metrics
 	// Retention is how long terminated calls and finished notifications are
 	// kept for inspection before they are purged.
 	Retention time.Duration

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/graph"
+	"github.com/callplane/callplane/internal/metrics"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -26,6 +27,9 @@ type unit struct {
 	groups map[string]*call.Group
 	dirty  map[any]bool
 	ch     store.Changes
+	// finished are the operations the unit's changes end, counted once
+	// they are saved.
+	finished []*call.Operation
 }
 
 // do runs fn as a unit of work and saves what it changed.
@@ -52,6 +56,11 @@ func (s *Service) do(ctx context.Context, fn func(u *unit) error) error {
 		err := s.commit(ctx, &u.ch)
 		if errors.Is(err, store.ErrConflict) && attempt < maxConflictRetries {
 			continue
+		}
+		if err == nil {
+			for _, op := range u.finished {
+				s.cfg.Metrics.OperationFinished(string(op.Type), string(op.Status))
+			}
 		}
 		return err
 	}
@@ -141,7 +150,9 @@ func (s *Service) commitLoop() {
 		for _, p := range batch {
 			changes = append(changes, p.ch)
 		}
+		began := time.Now()
 		errs := s.store.SaveBatch(context.Background(), changes)
+		s.cfg.Metrics.Commit(len(changes), time.Since(began))
 		for i, p := range batch {
 			if errs[i] == nil {
 				s.handOn(p.ch)
@@ -155,6 +166,7 @@ func (s *Service) commitLoop() {
 // deadlines to the timers, except those of calls another node owns (which
 // the store handed to it).
 func (s *Service) handOn(ch *store.Changes) {
+	s.cfg.Metrics.Notifications(metrics.Created, len(ch.Notifications))
 	ns := ch.Notifications
 	if len(ch.Elsewhere) > 0 {
 		ns = slices.DeleteFunc(slices.Clone(ns), func(n store.Notification) bool { return ch.Elsewhere[n.CallID] })
@@ -259,6 +271,9 @@ func (u *unit) announce(c *call.Call, events []call.Event) error {
 	for _, ev := range events {
 		if err := u.notify(c, graph.Notification(c, ev)); err != nil {
 			return err
+		}
+		if op := ev.Operation; op != nil && ev.Change == call.Deleted && (op.Status == call.Completed || op.Status == call.Failed) {
+			u.finished = append(u.finished, op)
 		}
 	}
 	for _, ev := range events {

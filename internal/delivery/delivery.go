@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/fault"
+	"github.com/callplane/callplane/internal/metrics"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -56,6 +57,8 @@ type TokenSource interface {
 
 // Config bounds delivery's concurrency, timeouts and retries.
 type Config struct {
+	// Metrics, when set, counts what happens to notifications.
+	Metrics *metrics.Metrics
 	// PerHostConcurrency caps requests in flight to one callback host, so a
 	// host that hangs holds at most this many of the global slots.
 	PerHostConcurrency int
@@ -316,6 +319,18 @@ func (d *Dispatcher) Enqueue(ns ...store.Notification) {
 	}
 }
 
+// Backlog counts the notifications this node has yet to deliver: queued,
+// in flight, or waiting for a retry.
+func (d *Dispatcher) Backlog() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, h := range d.hosts {
+		n += h.queued
+	}
+	return n
+}
+
 // Take queues notifications of calls this node has just been made
 // responsible for: handed over by the node that saved them, or taken over
 // from a node that died. Unlike Enqueue it takes notifications older than
@@ -344,7 +359,8 @@ func (d *Dispatcher) enqueueLocked(n store.Notification) {
 			LastError:     fmt.Sprintf("not sent: %s already has %d undelivered notifications (--delivery-backlog)", s.host.key, s.host.queued),
 			LastAttemptAt: n.LastAttemptAt,
 		}})
-		d.log.Warn("notification refused: callback backlog full", "call", n.CallID, "message", n.MessageID, "host", s.host.key, "backlog", s.host.queued)
+		d.log.Warn("notification refused: callback backlog full", "call", n.CallID, "chain", n.ChainID, "message", n.MessageID, "host", s.host.key, "backlog", s.host.queued)
+		d.cfg.Metrics.Notifications(metrics.Failed, 1)
 		return
 	}
 	d.streams[n.CallID] = s
@@ -476,6 +492,7 @@ func (d *Dispatcher) faultLocked(s *stream) bool {
 		d.report(store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
 			Status: store.Dropped, Attempts: n.Attempts, LastError: "dropped by fault rule " + e.RuleID, LastAttemptAt: time.Now(),
 		}})
+		d.cfg.Metrics.Notifications(metrics.Dropped, 1)
 		delete(s.faulted, n.Seq)
 		d.popLocked(s)
 		return true
@@ -578,17 +595,21 @@ func (d *Dispatcher) settle(s *stream, n store.Notification, status int, err err
 	switch {
 	case delivered:
 		u.Status = store.Delivered
+		d.cfg.Metrics.Notifications(metrics.Delivered, 1)
+		d.cfg.Metrics.DeliveredAfter(now.Sub(n.CreatedAt))
 		d.popLocked(s)
 	case errors.As(err, new(permanent)) || now.Sub(s.headSince) >= d.cfg.RetryDeadline || dead:
 		u.Status = store.Failed
 		if dead && now.Sub(s.headSince) < d.cfg.RetryDeadline {
 			u.LastError += fmt.Sprintf(" (given up: every attempt to %s has failed since %s)", h.key, h.failingSince.Format(time.RFC3339))
 		}
-		d.log.Warn("notification failed", "call", n.CallID, "message", n.MessageID,
+		d.log.Warn("notification failed", "call", n.CallID, "chain", n.ChainID, "message", n.MessageID,
 			"attempts", u.Attempts, "status", status, "err", u.LastError)
+		d.cfg.Metrics.Notifications(metrics.Failed, 1)
 		d.popLocked(s)
 	default:
 		u.Status = store.Pending
+		d.cfg.Metrics.Notifications(metrics.Retried, 1)
 		wait := d.backoff(u.Attempts)
 		u.NextAttemptAt = now.Add(wait)
 		d.parkLocked(s, wait)

@@ -37,6 +37,7 @@ func (a *API) routeActions(pattern string, set actions) {
 	for name := range set.byName {
 		// Listed one by one, for RoutePatterns: every route a client can call.
 		a.patterns = append(a.patterns, "POST "+prefix+name, "POST "+prefix+actionPrefix+name)
+		a.actionNames[name] = true
 	}
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		segment := r.PathValue("action")

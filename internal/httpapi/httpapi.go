@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpx"
 	"github.com/callplane/callplane/internal/ids"
+	"github.com/callplane/callplane/internal/metrics"
 )
 
 // Versions are the Graph API versions served; both behave the same here.
@@ -58,6 +60,10 @@ type API struct {
 	requests RequestLog
 	// faults, when set, are rules that fail or slow requests down.
 	faults *fault.Set
+	// metrics, when set, counts and times the requests; actionNames are
+	// the actions routed, which name a route in its label.
+	metrics     *metrics.Metrics
+	actionNames map[string]bool
 }
 
 // Option configures an API.
@@ -67,6 +73,9 @@ type Option func(*API)
 // returns. Requests that do carry a token are still checked.
 func Loose(p func() *auth.Principal) Option { return func(a *API) { a.loose = p } }
 
+// Metrics counts and times every request in m.
+func Metrics(m *metrics.Metrics) Option { return func(a *API) { a.metrics = m } }
+
 // Guard refuses, with 403, every request check returns an error for.
 func Guard(check func(*http.Request) error) Option { return func(a *API) { a.guard = check } }
 
@@ -74,7 +83,7 @@ func Guard(check func(*http.Request) error) Option { return func(a *API) { a.gua
 // callplane advertises for a request: where Location headers and
 // @odata.context point.
 func New(calls *control.Service, verifier Verifier, base func(*http.Request) string, log *slog.Logger, opts ...Option) *API {
-	a := &API{calls: calls, verifier: verifier, log: log, mux: http.NewServeMux(), base: base}
+	a := &API{calls: calls, verifier: verifier, log: log, mux: http.NewServeMux(), base: base, actionNames: map[string]bool{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -190,15 +199,46 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !a.log.Enabled(r.Context(), slog.LevelDebug) {
+	debug := a.log.Enabled(r.Context(), slog.LevelDebug)
+	if !debug && a.metrics == nil {
 		a.mux.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	a.mux.ServeHTTP(sw, r)
-	a.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-		"duration", time.Since(start), "request-id", requestID)
+	took := time.Since(start)
+	a.metrics.GraphRequest(r.Method, a.route(r), cmp.Or(sw.status, http.StatusOK), took)
+	if debug {
+		a.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration", took, "request-id", requestID, "call", graph.NormalizeID(r.PathValue("id")))
+	}
+}
+
+// route names a request's route for metrics: the pattern that matched,
+// after the version, with a routed action's name; "unmatched" for what no
+// route took. Never an id: the labels stay few.
+func (a *API) route(r *http.Request) string {
+	path := r.Pattern
+	if _, p, withMethod := strings.Cut(path, " "); withMethod {
+		path = p
+	}
+	for _, v := range Versions {
+		if rest, ok := strings.CutPrefix(path, "/"+v+"/"); ok {
+			path = "/" + rest
+			break
+		}
+	}
+	if prefix, ok := strings.CutSuffix(path, "{action}"); ok {
+		if name := strings.TrimPrefix(r.PathValue("action"), actionPrefix); a.actionNames[name] {
+			return prefix + name
+		}
+		return path
+	}
+	if path == "" || path == "/" {
+		return "unmatched"
+	}
+	return path
 }
 
 var (

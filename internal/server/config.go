@@ -82,6 +82,10 @@ type Config struct {
 	// LeaseTTL is how long a node that stops renewing its lease (it died)
 	// keeps its calls before another node takes them over.
 	LeaseTTL time.Duration
+	// MetricsListen, when set, is an address that serves GET /metrics
+	// without credentials, for a scraper on a private network (the main
+	// listener serves it behind the admin credential).
+	MetricsListen string
 	Logger   *slog.Logger
 }
 
@@ -120,6 +124,7 @@ func (c Config) Validate() error {
 	}
 	address("listen", c.Listen, false)
 	address("tls-listen", c.TLSListen, true)
+	address("metrics-listen", c.MetricsListen, true)
 	if c.DataDir == "" && !c.Ephemeral {
 		fail("data", `""`, "must name a directory")
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpapi"
 	"github.com/callplane/callplane/internal/media"
+	"github.com/callplane/callplane/internal/metrics"
 	"github.com/callplane/callplane/internal/sim"
 	"github.com/callplane/callplane/internal/store"
 	"github.com/callplane/callplane/internal/store/cache"
@@ -124,6 +125,11 @@ type Server struct {
 	requests *timeline.Recorder
 	// faults are the fault rules tests add.
 	faults *fault.Set
+	// metrics are served at /metrics (and on --metrics-listen, at
+	// metricsURL).
+	metrics       *metrics.Metrics
+	metricsServer *http.Server
+	metricsURL    string
 
 	http *http.Server
 	// listenURL is the HTTP listener's own address; tlsListenURL the HTTPS
@@ -250,6 +256,18 @@ func Start(cfg Config) (s *Server, err error) {
 			cancel()
 		}
 	}()
+	s.metrics = metrics.New(metrics.Sources{
+		LiveCalls: func(ctx context.Context) ([]metrics.LiveCount, error) {
+			counts, err := st.LiveCounts(ctx)
+			out := make([]metrics.LiveCount, len(counts))
+			for i, c := range counts {
+				out[i] = metrics.LiveCount{State: string(c.State), Kind: cmp(string(c.Kind), "unknown"), Calls: c.Calls}
+			}
+			return out, err
+		},
+		Backlog: func() int { return s.delivery.Backlog() },
+	})
+	cfg.Delivery.Metrics = s.metrics
 	if shared != nil {
 		if s.faults, err = fault.NewShared(ctx, shared.db.FaultRules()); err != nil {
 			return nil, err
@@ -280,6 +298,7 @@ func Start(cfg Config) (s *Server, err error) {
 	s.engine = engine
 	s.calls = control.New(st, s.delivery, control.Config{
 		Timing:         cfg.Timing,
+		Metrics:        s.metrics,
 		Retention:      cfg.Retention,
 		CheckCallback:  cfg.Delivery.Policy.Check,
 		MaxCallsPerApp: cfg.MaxCallsPerApp,
@@ -301,7 +320,7 @@ func Start(cfg Config) (s *Server, err error) {
 			}),
 			httpapi.Guard(s.sameOrigin))
 	}
-	opts = append(opts, httpapi.Faults(s.faults))
+	opts = append(opts, httpapi.Faults(s.faults), httpapi.Metrics(s.metrics))
 	s.tokens.SetFailures(func(appID string) (auth.TokenFailure, bool) {
 		e, ok := s.faults.TokenRequest(appID)
 		return auth.TokenFailure{Status: e.Status, RetryAfter: e.RetryAfter, Latency: e.Latency, Rule: e.RuleID}, ok
@@ -347,6 +366,18 @@ func Start(cfg Config) (s *Server, err error) {
 	}
 	if err := writeRuntime(cfg.DataDir, runtimeInfo{BaseURL: s.listenURL, PublicURL: public, PID: os.Getpid()}); err != nil {
 		return nil, err
+	}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
+		}
+		closers.add(mln)
+		only := http.NewServeMux()
+		only.Handle("GET /metrics", s.metrics.Handler())
+		s.metricsServer = &http.Server{Handler: only, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout}
+		s.metricsURL = "http://" + reachable(mln.Addr())
+		go s.metricsServer.Serve(mln)
 	}
 	timersDone := make(chan struct{})
 	go func() {
@@ -484,6 +515,9 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 	signer.Routes(identity, s.advertised)
 	identity.HandleFunc("GET /healthz", s.health)
 	identity.HandleFunc("/", auth.Unrouted(identity))
+	metricsAPI := http.NewServeMux()
+	metricsAPI.Handle("GET /metrics", admin.RequireSecret(s.identity.Directory.AdminSecret(), s.metrics.Handler()))
+	metricsAPI.Handle("/", admin.RequireSecret(s.identity.Directory.AdminSecret(), http.NotFoundHandler()))
 	return containPanics(s.log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		switch first {
@@ -497,6 +531,8 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 			adminAPI.ServeHTTP(w, r)
 		case "media":
 			recordings.ServeHTTP(w, r)
+		case "metrics":
+			metricsAPI.ServeHTTP(w, r)
 		default:
 			identity.ServeHTTP(w, r)
 		}
@@ -545,6 +581,9 @@ func (s *Server) URL() string { return s.httpURL }
 
 // ListenURL is the HTTP listener's own address, whatever is advertised.
 func (s *Server) ListenURL() string { return s.listenURL }
+
+// MetricsURL is the --metrics-listen listener's base URL, if there is one.
+func (s *Server) MetricsURL() string { return s.metricsURL }
 
 // TLSURL is the base URL advertised for HTTPS, if there is an HTTPS listener.
 func (s *Server) TLSURL() string { return s.tlsURL }
@@ -606,6 +645,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		os.Remove(s.cfg.ReadyFile) // no longer ready
 	}
 	err := s.http.Shutdown(ctx)
+	if s.metricsServer != nil {
+		err = errors.Join(err, s.metricsServer.Shutdown(ctx))
+	}
 	s.cancel()
 	<-s.done
 	s.calls.Close()
