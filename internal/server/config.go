@@ -86,7 +86,7 @@ type Config struct {
 	// without credentials, for a scraper on a private network (the main
 	// listener serves it behind the admin credential).
 	MetricsListen string
-	Logger   *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Defaults returns a configuration with every default filled in.
