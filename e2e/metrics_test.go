@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testbot"
 	"github.com/callplane/callplane/internal/testenv"
@@ -179,4 +183,48 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("%v store saves timed for %v commits", saves, delta("callplane_commit_batch_size"))
 	}
 	t.Logf("one call's life: %d notifications, %v commits", notes, delta("callplane_commit_batch_size"))
+}
+
+// TestJSONLogs: --log-format json writes one JSON object per line, and a
+// request's line names its request id and its call.
+func TestJSONLogs(t *testing.T) {
+	readyPath := t.TempDir() + "/ready.json"
+	p := run(t, nil, "serve", "--listen", "127.0.0.1:0", "--ephemeral", "--ready-file", readyPath, "--log-format", "json", "--log-level", "debug")
+	p.waitLine(t, regexp.MustCompile(`callplane is listening`))
+	raw, err := os.ReadFile(readyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready server.Ready
+	json.Unmarshal(raw, &ready)
+	env := &testenv.Env{URL: ready.BaseURL, Client: &http.Client{Timeout: wait}}
+	token := tokenFrom(t, ready.TokenEndpoint, ready.ClientID, ready.ClientSecret)
+	bot := testbot.Start(t)
+	r := env.Do(t, http.MethodPost, "/v1.0/communications/calls", token, testenv.CallRequest(bot.URL))
+	var c graph.Call
+	r.JSON(t, &c)
+	env.Do(t, http.MethodGet, testenv.CallPath(c.ID), token, nil)
+	deadline := time.Now().Add(wait)
+	for {
+		p.mu.Lock()
+		lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+		p.mu.Unlock()
+		found := false
+		for _, l := range lines {
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(l), &entry); err != nil {
+				t.Fatalf("a log line that is not JSON: %q", l)
+			}
+			if entry["msg"] == "request" && entry["call"] == c.ID && entry["request-id"] != "" && entry["method"] == "GET" {
+				found = true
+			}
+		}
+		if found {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no JSON line for the GET of call %s with its request id:\n%s", c.ID, strings.Join(lines, "\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

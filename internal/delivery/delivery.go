@@ -486,7 +486,7 @@ func (d *Dispatcher) faultLocked(s *stream) bool {
 	if !ok {
 		return false
 	}
-	d.log.Info("fault rule applied to a notification", "rule", e.RuleID, "action", e.Action, "call", n.CallID, "message", n.MessageID)
+	d.log.Info("fault rule applied to a notification", "rule", e.RuleID, "action", e.Action, "call", n.CallID, "chain", n.ChainID, "message", n.MessageID)
 	switch e.Action {
 	case fault.Drop:
 		d.report(store.DeliveryUpdate{Seq: n.Seq, Delivery: store.Delivery{
