@@ -51,6 +51,9 @@ type Deps struct {
 	// Requests lists a call's recorded requests, everything recorded so
 	// far included; nil when the timeline is off.
 	Requests func(ctx context.Context, callID string) ([]store.Request, error)
+	// CallList lists the tenant's calls (GET /callplane/calls); nil
+	// answers that route 501.
+	CallList CallLister
 	Log      *slog.Logger
 }
 
@@ -69,6 +72,7 @@ func New(d Deps) *API {
 	a.applicationRoutes()
 	a.worldRoutes()
 	a.faultRoutes()
+	a.callListRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))

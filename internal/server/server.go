@@ -22,6 +22,7 @@ import (
 
 	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/console"
 	"github.com/callplane/callplane/internal/control"
 	"github.com/callplane/callplane/internal/delivery"
 	"github.com/callplane/callplane/internal/fault"
@@ -125,6 +126,8 @@ type Server struct {
 	requests *timeline.Recorder
 	// faults are the fault rules tests add.
 	faults *fault.Set
+	// console is the browser console at /console.
+	console *console.Console
 	// metrics are served at /metrics (and on --metrics-listen, at
 	// metricsURL).
 	metrics       *metrics.Metrics
@@ -350,8 +353,12 @@ func Start(cfg Config) (s *Server, err error) {
 		Reset:        s.Reset,
 		Faults:       s.faults,
 		Requests:     requests,
+		CallList:     st,
 		Log:          log.With("component", "admin"),
 	})
+	s.console = console.New(console.Deps{Secret: dir.AdminSecret(), TenantID: dir.TenantID(), Admin: adminAPI, Store: st,
+		Recording: s.calls.Recording, Recordings: media.Recordings(s.calls.Recording, nil), CallbackToken: signer.Token,
+		Log: log.With("component", "console")})
 
 	s.http = &http.Server{
 		Handler:           s.router(api, adminAPI, signer, media.Recordings(s.calls.Recording, requestLog)),
@@ -364,6 +371,7 @@ func Start(cfg Config) (s *Server, err error) {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       (&logAdapter{log: log.With("component", "http")}).logger(),
 	}
+	s.http.RegisterOnShutdown(s.console.Close) // its event streams end
 	if err := writeRuntime(cfg.DataDir, runtimeInfo{BaseURL: s.listenURL, PublicURL: public, PID: os.Getpid()}); err != nil {
 		return nil, err
 	}
@@ -533,6 +541,8 @@ func (s *Server) router(api *httpapi.API, adminAPI *admin.API, signer *auth.Call
 			recordings.ServeHTTP(w, r)
 		case "metrics":
 			metricsAPI.ServeHTTP(w, r)
+		case "console":
+			s.console.ServeHTTP(w, r)
 		default:
 			identity.ServeHTTP(w, r)
 		}

@@ -46,6 +46,11 @@ type Store interface {
 	// LiveCalls returns the ids of the owner's calls that have not
 	// terminated, oldest first.
 	LiveCalls(ctx context.Context, owner call.Owner) ([]string, error)
+	// ListCalls lists calls in any state, ended ones included (until they
+	// are purged), matching the filter: newest first (by CreatedAt, then
+	// id, descending), or, with ChangedWithin, the most recently saved
+	// first.
+	ListCalls(ctx context.Context, f CallFilter) ([]*call.Call, error)
 	// LiveCounts counts every tenant's calls that have not terminated, by
 	// state and kind: for metrics.
 	LiveCounts(ctx context.Context) ([]LiveCount, error)
@@ -234,3 +239,35 @@ type Filter struct {
 	// Limit caps the result; zero means a default of 100.
 	Limit int
 }
+
+// CallFilter selects calls for a listing. Empty fields match anything.
+type CallFilter struct {
+	TenantID string
+	AppID    string
+	State    call.State
+	// Before, when set, selects only the calls that come after it in the
+	// newest-first order: created before it, or at the same instant with a
+	// lower id. It is the cursor of a listing's next page.
+	Before CallCursor
+	// ChangedWithin, when set, selects only the calls saved (created or
+	// changed) within that long before now, by the store's clock (the
+	// database's, for an engine that nodes share, so the nodes' clocks do
+	// not matter), and lists them the most recently saved first: a cheap
+	// query for what changed lately.
+	ChangedWithin time.Duration
+	// Limit caps the result; zero means a default of 100.
+	Limit int
+}
+
+// CallCursor is a position in the newest-first listing of calls: the call
+// at it and those before it are left out.
+type CallCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether the cursor is unset.
+func (c CallCursor) IsZero() bool { return c.CreatedAt.IsZero() && c.ID == "" }
+
+// CursorOf is the cursor just after c in the newest-first listing.
+func CursorOf(c *call.Call) CallCursor { return CallCursor{CreatedAt: c.CreatedAt, ID: c.ID} }

@@ -87,10 +87,15 @@ func fromNanos(n *int64) time.Time {
 	return time.Unix(0, *n).UTC()
 }
 
+// dbNow is the database's clock in Unix nanoseconds (to the microsecond):
+// when a call was saved (calls.changed_at), by the one clock every node
+// shares.
+const dbNow = `((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000)`
+
 const (
-	insertCall = `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, owner_node, kind)
-		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9)`
-	updateCall = `UPDATE calls SET state = $3, version = version + 1, deadline = $4, ended_at = $5, data = $6
+	insertCall = `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, owner_node, kind, created_at, changed_at)
+		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, ` + dbNow + `)`
+	updateCall = `UPDATE calls SET state = $3, version = version + 1, deadline = $4, ended_at = $5, data = $6, changed_at = ` + dbNow + `
 		WHERE id = $1 AND version = $2`
 	insertGroup = `INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data)
 		VALUES ($1, $2, $3, $4, $5, 1, $6, $7)`
@@ -238,7 +243,7 @@ func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *encodedChanges, r *rou
 		switch {
 		case c.Version == 0:
 			b.Queue(insertCall, c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State),
-				nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i], s.node, string(c.Kind))
+				nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i], s.node, string(c.Kind), c.CreatedAt.UnixNano())
 			if r != nil {
 				r.owners[c.ID] = s.node
 			}
@@ -434,6 +439,54 @@ func (s *Store) LiveCalls(ctx context.Context, owner call.Owner) ([]string, erro
 	rows, _ := s.pool.Query(ctx, `SELECT id FROM calls WHERE tenant_id = $1 AND app_id = $2 AND ended_at IS NULL ORDER BY id`,
 		owner.TenantID, owner.AppID)
 	return collect(rows, pgx.RowTo[string])
+}
+
+// ListCalls reads the calls the filter selects through calls_created (by
+// tenant, newest first) or, with ChangedWithin, calls_changed (by tenant,
+// most recently saved first, by the database's clock).
+func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call, error) {
+	q := `SELECT id, data, version FROM calls WHERE true`
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.TenantID != "" {
+		q += ` AND tenant_id = ` + arg(f.TenantID)
+	}
+	if f.AppID != "" {
+		q += ` AND app_id = ` + arg(f.AppID)
+	}
+	if f.State != "" {
+		q += ` AND state = ` + arg(string(f.State))
+	}
+	if !f.Before.IsZero() {
+		q += ` AND (created_at, id) < (` + arg(f.Before.CreatedAt.UnixNano()) + `, ` + arg(f.Before.ID) + `)`
+	}
+	order := ` ORDER BY created_at DESC, id DESC`
+	if f.ChangedWithin > 0 {
+		q += ` AND changed_at >= ` + dbNow + ` - ` + arg(f.ChangedWithin.Nanoseconds())
+		order = ` ORDER BY changed_at DESC, id DESC`
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, _ := s.pool.Query(ctx, q+order+` LIMIT `+arg(limit), args...)
+	return collect(rows, func(row pgx.CollectableRow) (*call.Call, error) {
+		var (
+			id   string
+			data []byte
+			c    call.Call
+		)
+		if err := row.Scan(&id, &data, &c.Version); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, fmt.Errorf("postgres: call %s: %w", id, err)
+		}
+		return &c, nil
+	})
 }
 
 func (s *Store) SavePerson(ctx context.Context, p call.Person) error {

@@ -44,9 +44,9 @@ func (s *Store) prepare() error {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{s.write, &s.stmts.insertCall, `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, kind)
-			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)`},
-		{s.write, &s.stmts.updateCall, `UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?
+		{s.write, &s.stmts.insertCall, `INSERT INTO calls (id, tenant_id, app_id, state, version, deadline, ended_at, data, kind, created_at, changed_at)
+			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`},
+		{s.write, &s.stmts.updateCall, `UPDATE calls SET state = ?, version = version + 1, deadline = ?, ended_at = ?, data = ?, changed_at = ?
 			WHERE id = ? AND version = ?`},
 		{s.write, &s.stmts.insertNotification, `INSERT INTO notifications (message_id, call_id, tenant_id, app_id, chain_id,
 			scenario_id, callback_uri, payload, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -229,6 +229,16 @@ var schema = []string{
 	// A call's kind, for counting live calls by kind without reading
 	// their documents.
 	`ALTER TABLE calls ADD COLUMN kind TEXT NOT NULL DEFAULT '';`,
+	// When each call was created and last saved (Unix nanoseconds), for
+	// listings newest first and for what changed lately (ListCalls): the
+	// console lists the one and, while it is open, polls the other. The
+	// calls already there get their documents' creation time (to the
+	// millisecond) and no change.
+	`ALTER TABLE calls ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE calls ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
+	UPDATE calls SET created_at = coalesce(CAST(round((julianday(json_extract(CAST(data AS TEXT), '$.CreatedAt')) - 2440587.5) * 86400000) AS INTEGER) * 1000000, 0);
+	CREATE INDEX calls_created ON calls(tenant_id, created_at, id);
+	CREATE INDEX calls_changed ON calls(tenant_id, changed_at);`,
 }
 
 func migrate(db *sql.DB) error {
@@ -297,9 +307,11 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 	for i, ch := range batch {
 		encoded[i], errs[i] = encode(ch)
 	}
+	// When the batch's calls were saved, for ListCalls' ChangedWithin.
+	now := time.Now().UnixNano()
 	if len(batch) == 1 && errs[0] == nil {
 		// One Changes: the transaction is its savepoint.
-		err := s.inTx(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, batch[0], encoded[0]) })
+		err := s.inTx(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, batch[0], encoded[0], now) })
 		return s.settle(batch, errs, err)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -312,7 +324,7 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT changes`); err != nil {
 				return err
 			}
-			errs[i] = s.apply(ctx, tx, ch, encoded[i])
+			errs[i] = s.apply(ctx, tx, ch, encoded[i], now)
 			if errs[i] != nil {
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO changes`); err != nil {
 					return err
@@ -373,9 +385,9 @@ func marshalAll[T any](xs []T) ([][]byte, error) {
 	return out, nil
 }
 
-func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *encodedChanges) error {
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *encodedChanges, now int64) error {
 	for i, c := range ch.Calls {
-		if err := s.saveCall(ctx, tx, c, e.calls[i]); err != nil {
+		if err := s.saveCall(ctx, tx, c, e.calls[i], now); err != nil {
 			return err
 		}
 	}
@@ -393,14 +405,15 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *enc
 	return s.insertNotifications(ctx, tx, ch.Notifications)
 }
 
-func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []byte) error {
+func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []byte, now int64) error {
 	if c.Version == 0 {
 		_, err := tx.StmtContext(ctx, s.stmts.insertCall).ExecContext(ctx,
-			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, string(c.Kind))
+			c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, string(c.Kind),
+			c.CreatedAt.UnixNano(), now)
 		return err
 	}
 	res, err := tx.StmtContext(ctx, s.stmts.updateCall).ExecContext(ctx,
-		string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, c.ID, c.Version)
+		string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), data, now, c.ID, c.Version)
 	return checkUpdated(res, err)
 }
 
@@ -547,6 +560,61 @@ func (s *Store) LiveCalls(ctx context.Context, owner call.Owner) ([]string, erro
 			return nil, err
 		}
 		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ListCalls reads the calls the filter selects through calls_created (by
+// tenant, newest first) or, with ChangedWithin, calls_changed (by tenant,
+// most recently saved first).
+func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call, error) {
+	q := `SELECT id, data, version FROM calls WHERE 1 = 1`
+	var args []any
+	if f.TenantID != "" {
+		q += ` AND tenant_id = ?`
+		args = append(args, f.TenantID)
+	}
+	if f.AppID != "" {
+		q += ` AND app_id = ?`
+		args = append(args, f.AppID)
+	}
+	if f.State != "" {
+		q += ` AND state = ?`
+		args = append(args, string(f.State))
+	}
+	if !f.Before.IsZero() {
+		q += ` AND (created_at, id) < (?, ?)`
+		args = append(args, f.Before.CreatedAt.UnixNano(), f.Before.ID)
+	}
+	order := ` ORDER BY created_at DESC, id DESC`
+	if f.ChangedWithin > 0 {
+		q += ` AND changed_at >= ?`
+		args = append(args, time.Now().Add(-f.ChangedWithin).UnixNano())
+		order = ` ORDER BY changed_at DESC, id DESC`
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.read.QueryContext(ctx, q+order+` LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*call.Call
+	for rows.Next() {
+		var (
+			id   string
+			data []byte
+			c    call.Call
+		)
+		if err := rows.Scan(&id, &data, &c.Version); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
+		}
+		out = append(out, &c)
 	}
 	return out, rows.Err()
 }

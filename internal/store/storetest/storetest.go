@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RequestsGoWithTheirCall", testRequestsGoWithTheirCall},
 		{"DeliveryDuration", testDeliveryDuration},
 		{"BatchCreateExistingAlone", testBatchCreateExistingAlone},
+		{"ListCalls", testListCalls},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -568,6 +569,97 @@ func testBatchCreateExistingAlone(t *testing.T, s store.Store) {
 	}
 	if got != "ac" {
 		t.Fatalf("saved notifications %q, want ac", got)
+	}
+}
+
+// testListCalls: a tenant's calls newest first (ties by id), ended ones
+// included, filtered by application and state, a page at a time by cursor;
+// and, with ChangedWithin, those saved lately, the most recent first.
+func testListCalls(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Now().Add(-time.Minute)
+	var calls []*call.Call // newest first, as listed
+	for i := range 5 {
+		c, _ := newCall(t, base.Add(-time.Duration(i)*time.Second))
+		calls = append(calls, c)
+	}
+	// Two created at the same instant: the higher id comes first.
+	calls[3].CreatedAt = calls[2].CreatedAt
+	if calls[3].ID > calls[2].ID {
+		calls[2], calls[3] = calls[3], calls[2]
+	}
+	calls[4].Owner.AppID = "app-2"
+	for _, c := range calls {
+		must(t, save(ctx, s, c, nil))
+	}
+	other, _ := newCall(t, base.Add(time.Second))
+	other.Owner.TenantID = "tenant-2"
+	must(t, save(ctx, s, other, nil))
+	// One ended: still listed.
+	_, err := calls[1].HangUp(base, call.EndedByApplication, timing)
+	must(t, err)
+	calls[1].Advance(base, timing)
+	must(t, save(ctx, s, calls[1], nil))
+
+	ids := func(cs []*call.Call) []string {
+		out := []string{}
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	list := func(f store.CallFilter) []*call.Call {
+		t.Helper()
+		got, err := s.ListCalls(ctx, f)
+		must(t, err)
+		return got
+	}
+	all := list(store.CallFilter{TenantID: owner.TenantID})
+	if fmt.Sprint(ids(all)) != fmt.Sprint(ids(calls)) {
+		t.Fatalf("listed %v, want newest first %v", ids(all), ids(calls))
+	}
+	if all[1].State != call.Terminated || all[1].Version != 2 || all[0].Version != 1 || !all[0].CreatedAt.Equal(calls[0].CreatedAt) {
+		t.Fatalf("listed calls: %s v%d, v%d, created %v", all[1].State, all[1].Version, all[0].Version, all[0].CreatedAt)
+	}
+	if got := list(store.CallFilter{TenantID: owner.TenantID, AppID: "app-2"}); fmt.Sprint(ids(got)) != fmt.Sprint([]string{calls[4].ID}) {
+		t.Fatalf("app-2's calls: %v", ids(got))
+	}
+	if got := list(store.CallFilter{TenantID: owner.TenantID, State: call.Terminated}); fmt.Sprint(ids(got)) != fmt.Sprint([]string{calls[1].ID}) {
+		t.Fatalf("terminated calls: %v", ids(got))
+	}
+	if got := list(store.CallFilter{}); len(got) != 6 || got[0].ID != other.ID {
+		t.Fatalf("every tenant's calls: %v", ids(got))
+	}
+	// Pages of two, each after the last call of the one before.
+	var paged []*call.Call
+	f := store.CallFilter{TenantID: owner.TenantID, Limit: 2}
+	for range 10 {
+		page := list(f)
+		paged = append(paged, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.Before = store.CursorOf(page[len(page)-1])
+	}
+	if fmt.Sprint(ids(paged)) != fmt.Sprint(ids(calls)) {
+		t.Fatalf("paged %v, want %v", ids(paged), ids(calls))
+	}
+
+	// Saved lately: every call, the last saved first; then, a while
+	// later, only the one saved since.
+	changed := list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour})
+	if len(changed) != 5 || changed[0].ID != calls[1].ID {
+		t.Fatalf("changed within the hour: %v, want 5 with %s first", ids(changed), calls[1].ID)
+	}
+	time.Sleep(time.Second)
+	calls[0].Advance(base.Add(2*time.Second), timing)
+	must(t, save(ctx, s, calls[0], nil))
+	changed = list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: 500 * time.Millisecond})
+	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{calls[0].ID}) || changed[0].Version != 2 {
+		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), calls[0].ID)
+	}
+	if got := list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour, Limit: 2}); len(got) != 2 || got[0].ID != calls[0].ID || got[1].ID != calls[1].ID {
+		t.Fatalf("the two saved last: %v", ids(got))
 	}
 }
 
