@@ -58,6 +58,7 @@ func (s *Server) Describe() string {
 	line("token endpoint", "%s/%s/oauth2/v2.0/token", s.httpURL, tenant)
 	line("callback tokens", "%s/v1/.well-known/OpenIdConfiguration", s.httpURL)
 	line("admin API", "%s/callplane/ (bearer %s)", s.httpURL, dir.AdminSecret())
+	line("console", "%s/console (sign in with the admin secret)", s.httpURL)
 	line("data directory", "%s", s.cfg.DataDir)
 	if s.cfg.Loose {
 		fmt.Fprintf(&b, "  LOOSE MODE: requests without a token act as the dev application\n")
