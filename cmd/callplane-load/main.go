@@ -49,6 +49,7 @@ func main() {
 	skip := flag.String("skip", "", "comma-separated phases to leave out: baseline, cycle, open, scale, failover (to profile one)")
 	flag.StringVar(&cfg.Store, "store", "", "PostgreSQL URL: run callplane as --nodes nodes of a cluster on it (the database is reset before each phase)")
 	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "with --store: nodes to start and spread the requests over")
+	flag.BoolVar(&cfg.Console, "console", false, "keep a signed-in console's event stream open during the runs, as a browser showing the calls would")
 	flag.Parse()
 	if cfg.Nodes != 1 && cfg.Store == "" {
 		fmt.Fprintln(os.Stderr, "--nodes: nodes of a cluster share a --store")

@@ -248,3 +248,45 @@ func ServeNoop(ctx context.Context, out io.Writer) error {
 	}
 	return nil
 }
+
+// openConsole signs in to callplane's console and keeps its event stream
+// open, reading what it sends, until the returned func is called: what a
+// browser showing the console costs the server (its store polling and the
+// changes it streams).
+func openConsole(base, adminSecret string) (func(), error) {
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(base+"/console/signin", url.Values{"secret": {adminSecret}})
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) == 0 {
+		return nil, fmt.Errorf("sign-in: %s", resp.Status)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/console/events", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	events, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if events.StatusCode != http.StatusOK {
+		events.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("events: %s", events.Status)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(io.Discard, events.Body)
+	}()
+	return func() {
+		cancel()
+		events.Body.Close()
+		<-done
+	}, nil
+}

@@ -38,7 +38,10 @@ type Config struct {
 	// database's server counts in the CPU figures.
 	Store string
 	Nodes int
-	Log   io.Writer
+	// Console keeps a signed-in console's event stream open on the first
+	// node during the runs, as a browser showing the calls would.
+	Console bool
+	Log     io.Writer
 }
 
 // DefaultConfig is the run BENCHMARKS.md reports.
@@ -271,15 +274,20 @@ func runScale(cfg Config, rep *Report) error {
 
 // fleet is a phase's callplane: one process, or the nodes of a cluster.
 type fleet struct {
-	nodes       []*server
-	adminSecret string
-	base        string
+	nodes        []*server
+	adminSecret  string
+	base         string
+	shared       bool // the nodes keep their state in a database that outlives them
+	closeConsole func()
 }
 
-// stop empties a cluster's database for the next phase, then stops every
-// node.
+// stop closes the console, empties a cluster's database for the next
+// phase, then stops every node.
 func (f *fleet) stop() {
-	if len(f.nodes) > 0 && f.adminSecret != "" {
+	if f.closeConsole != nil {
+		f.closeConsole()
+	}
+	if len(f.nodes) > 0 && f.shared {
 		reset(f.base, f.adminSecret)
 	}
 	for _, n := range f.nodes {
@@ -313,8 +321,8 @@ func startTarget(cfg Config, profiler bool) (*fleet, *Target, error) {
 		bases, pids = append(bases, base), append(pids, cp.pid())
 		if i == 0 {
 			token = tok
-			if cfg.Store != "" {
-				f.base, f.adminSecret = base, adminSecret
+			f.base, f.adminSecret, f.shared = base, adminSecret, cfg.Store != ""
+			if f.shared {
 				if err := reset(base, adminSecret); err != nil { // what an earlier run left
 					f.stop()
 					return nil, nil, err
@@ -326,6 +334,12 @@ func startTarget(cfg Config, profiler bool) (*fleet, *Target, error) {
 	if err != nil {
 		f.stop()
 		return nil, nil, err
+	}
+	if cfg.Console {
+		if f.closeConsole, err = openConsole(f.base, f.adminSecret); err != nil {
+			f.stop()
+			return nil, nil, fmt.Errorf("console: %w", err)
+		}
 	}
 	if cfg.Store != "" {
 		t.StoreCPU = func() float64 { return CommandCPU("postgres") }
