@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/pgtest"
 	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testbot"
@@ -231,7 +232,9 @@ func rowSelector(callID string) string {
 // answers through Graph and subscribes to tones; a key pressed in the
 // console reaches the bot and shows in the call's timeline; the console
 // hangs up; a delivery that fails shows with its error; a meeting and a
-// fault rule made in the console show too.
+// person set through the admin API show in the simulator's lists, live, and
+// the page sets how the person answers; a meeting and a fault rule made in
+// the console show too.
 func TestConsoleInTheBrowser(t *testing.T) {
 	ctx := startBrowser(t)
 	webhook := testbot.Start(t)
@@ -362,8 +365,58 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		fmt.Sprintf(`(document.querySelector('%s')?.textContent || '').includes('delivery failed')`, rowSelector(broken.ID)))
 	screenshot(t, ctx, "calls.png")
 
-	// A meeting made in the console, a person muted there, a fault rule.
+	// A meeting made through the admin API, not the page, shows in the
+	// meetings listed, and follows its changes live: a person joins, it
+	// opens, it ends.
 	show(t, ctx, "#/simulator")
+	within(t, ctx, 10*time.Second, "the simulator's lists",
+		chromedp.WaitVisible(chromedp.ID("meetings-table")),
+		chromedp.WaitVisible(chromedp.ID("people-table")))
+	waitFor(t, ctx, 10*time.Second, "the meetings listed", `document.querySelector('#meetings-count').textContent !== ''`)
+	planning := createMeeting(t, env, "carol")
+	planningRow := fmt.Sprintf(`#meetings-table tr[data-meeting-id=%q]`, planning.ID)
+	within(t, ctx, 10*time.Second, "the meeting made through the admin API, listed",
+		chromedp.WaitVisible(chromedp.CSS(planningRow+`[data-ended="false"][data-participants="1"]`)))
+	if r := sim(t, env, http.MethodPost, "/meetings/"+planning.ID+"/participants", map[string]any{"user": map[string]any{"id": "erin"}}); r.Status != http.StatusCreated {
+		t.Fatalf("add a person: %d %s", r.Status, r.Body)
+	}
+	within(t, ctx, 10*time.Second, "the person who joined, counted",
+		chromedp.WaitVisible(chromedp.CSS(planningRow+`[data-participants="2"]`)),
+		chromedp.Click(chromedp.CSS(planningRow+` button.open-meeting`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`.meeting[data-meeting-id=%q] tr[data-participant-id]`, planning.ID))))
+	if r := sim(t, env, http.MethodDelete, "/meetings/"+planning.ID, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("end the meeting: %d %s", r.Status, r.Body)
+	}
+	within(t, ctx, 10*time.Second, "the meeting ended, listed and open",
+		chromedp.WaitVisible(chromedp.CSS(planningRow+`[data-ended="true"]`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`.meeting.ended[data-meeting-id=%q]`, planning.ID))),
+		chromedp.Click(chromedp.CSS(planningRow+` button.open-meeting`)))
+	waitFor(t, ctx, 10*time.Second, "the ended meeting hidden", fmt.Sprintf(`!document.querySelector('.meeting[data-meeting-id=%q]')`, planning.ID))
+
+	// A person set through the admin API shows in the people listed, with
+	// how they answer and their script; the page sets how they answer.
+	if r := sim(t, env, http.MethodPut, "/people/dave", map[string]any{
+		"displayName": "Dave", "answer": "busy", "script": []any{map[string]any{"on": "answered", "after": "1s", "press": "1#"}},
+	}); r.Status != http.StatusOK {
+		t.Fatalf("set a person: %d %s", r.Status, r.Body)
+	}
+	daveRow := `#people-table tr[data-person-id="dave"]`
+	within(t, ctx, 10*time.Second, "the person set through the admin API, listed",
+		chromedp.WaitVisible(chromedp.CSS(daveRow+`[data-answer="busy"]`)))
+	if script := evaluate[string](t, ctx, `document.querySelector('`+daveRow+` td.script').textContent`); script != "on answered after 1s: press 1#" {
+		t.Fatalf("dave's script as listed: %q", script)
+	}
+	evaluate[chromedp.Void](t, ctx, `document.querySelector('`+daveRow+` select.answer').value = 'decline'`)
+	within(t, ctx, 10*time.Second, "set how dave answers",
+		chromedp.Click(chromedp.CSS(daveRow+` button.set-person`)),
+		chromedp.WaitVisible(chromedp.CSS(daveRow+`[data-answer="decline"]`)))
+	var dave admin.PersonView
+	sim(t, env, http.MethodGet, "/people/dave", nil).JSON(t, &dave)
+	if dave.Answer != "decline" || dave.DisplayName != "Dave" || len(dave.Script) != 1 || dave.Script[0].Press != "1#" {
+		t.Fatalf("dave after the page set him: %+v", dave)
+	}
+
+	// A meeting made in the console, a person muted there, a fault rule.
 	within(t, ctx, 10*time.Second, "create a meeting",
 		chromedp.WaitVisible(chromedp.ID("meeting-create")),
 		chromedp.Click(chromedp.ID("meeting-create")),

@@ -54,7 +54,10 @@ type Deps struct {
 	// CallList lists the tenant's calls (GET /callplane/calls); nil
 	// answers that route 501.
 	CallList CallLister
-	Log      *slog.Logger
+	// GroupList lists the tenant's meetings and group calls
+	// (GET /callplane/meetings); nil answers that route 501.
+	GroupList GroupLister
+	Log       *slog.Logger
 }
 
 // API serves the admin routes.
@@ -73,6 +76,7 @@ func New(d Deps) *API {
 	a.worldRoutes()
 	a.faultRoutes()
 	a.callListRoutes()
+	a.meetingListRoutes()
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := httpx.AllowedMethods(a.mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))

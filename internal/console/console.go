@@ -1,6 +1,7 @@
 // Package console is callplane's browser console at /console: the tenant's
-// calls, one call's timeline, operations and roster, the meetings and the
-// simulator's controls, and the deliveries, updated live. It is plain HTML,
+// calls, one call's timeline, operations and roster, the meetings, the
+// simulated people and the simulator's controls, and the deliveries,
+// updated live. It is plain HTML,
 // CSS and JavaScript modules embedded in the binary (no build step).
 //
 // Everything the page shows or does goes through the admin API, in process:
@@ -38,8 +39,9 @@ import (
 // lately (for live updates), and a call's owner (for its callback token).
 type Source interface {
 	ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call, error)
+	ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Group, error)
+	People(ctx context.Context, tenantID string) ([]call.Person, error)
 	Notifications(ctx context.Context, f store.Filter) ([]store.Notification, error)
-	GetGroup(ctx context.Context, id string) (*call.Group, error)
 	GetCall(ctx context.Context, id string) (*call.Call, error)
 }
 

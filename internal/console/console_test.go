@@ -185,9 +185,6 @@ func TestAPIGuards(t *testing.T) {
 	if a := do(t, c, http.MethodGet, env.URL+"/console/recordings/nope/nope", "", nil); a.status != http.StatusNotFound {
 		t.Fatalf("recording of no call: %d %s", a.status, a.body)
 	}
-	if a := do(t, c, http.MethodGet, env.URL+"/console/events?meetings=a,b%20c", "", nil); a.status != http.StatusBadRequest {
-		t.Fatalf("bad meeting ids: %d %s", a.status, a.body)
-	}
 }
 
 // TestSessionOnEveryNode: a session signed by one node is good on another
@@ -270,9 +267,13 @@ func (s *countingSource) Notifications(ctx context.Context, f store.Filter) ([]s
 	s.queries.Add(1)
 	return nil, nil
 }
-func (s *countingSource) GetGroup(ctx context.Context, id string) (*call.Group, error) {
+func (s *countingSource) People(ctx context.Context, tenantID string) ([]call.Person, error) {
 	s.queries.Add(1)
-	return nil, store.ErrNotFound
+	return nil, nil
+}
+func (s *countingSource) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Group, error) {
+	s.queries.Add(1)
+	return nil, nil
 }
 func (s *countingSource) GetCall(ctx context.Context, id string) (*call.Call, error) {
 	return nil, store.ErrNotFound
@@ -353,49 +354,125 @@ func TestEventsFollowTheStore(t *testing.T) {
 	}
 }
 
-// TestEventsForWatchedMeetings: a page that shows a meeting hears when its
-// roster changes, even with no bot in it.
-func TestEventsForWatchedMeetings(t *testing.T) {
+// TestEventsForMeetings: an open stream hears of a meeting made after it
+// opened, with no bot in it, as its row, and of its roster's changes.
+func TestEventsForMeetings(t *testing.T) {
 	env := testenv.Start(t)
 	secret := env.Server.Directory().AdminSecret()
+	cl := browser(t)
+	session := signIn(t, env, cl)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := openEvents(t, ctx, cl, env.URL, session)
+	defer events.close()
+	if ev := events.next(t); ev.name != "hello" {
+		t.Fatalf("first event: %+v", ev)
+	}
 	r := env.Do(t, http.MethodPost, "/callplane/meetings", secret, map[string]any{"subject": "Sync"})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create meeting: %d %s", r.Status, r.Body)
 	}
 	var m admin.GroupView
 	r.JSON(t, &m)
-	cl := browser(t)
-	session := signIn(t, env, cl)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	events := openEventsAt(t, ctx, cl, env.URL+"/console/events?meetings="+m.ID, session)
-	defer events.close()
-	if ev := events.next(t); ev.name != "hello" {
-		t.Fatalf("first event: %+v", ev)
-	}
-	// The poller's first look at a meeting is what later ones compare
-	// with: a change before it goes unannounced (the page loads the
-	// meeting after hello anyway), so people keep coming until one is.
-	for i := range 20 {
-		if r := env.Do(t, http.MethodPost, "/callplane/meetings/"+m.ID+"/participants", secret, map[string]any{"user": map[string]any{"id": fmt.Sprintf("person-%d", i)}}); r.Status != http.StatusCreated {
-			t.Fatalf("add a person: %d %s", r.Status, r.Body)
-		}
-		timeout := time.After(time.Second)
-		for waiting := true; waiting; {
+	// row waits for the meeting's row with n participants.
+	row := func(n int) admin.MeetingSummary {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
 			select {
 			case ev, ok := <-events.events:
 				if !ok {
 					t.Fatal("the event stream ended")
 				}
-				if ev.name == "meetings" && strings.Contains(ev.data, m.ID) {
-					return
+				if ev.name != "meetings" {
+					continue
 				}
-			case <-timeout:
-				waiting = false
+				var data console.MeetingsEvent
+				if err := json.Unmarshal([]byte(ev.data), &data); err != nil {
+					t.Fatal(err)
+				}
+				for _, g := range data.Meetings {
+					if g.ID == m.ID && g.ParticipantsCount == n {
+						return g
+					}
+				}
+			case <-deadline:
+				t.Fatalf("no meetings event with meeting %s and %d participants", m.ID, n)
 			}
 		}
 	}
-	t.Fatal("no meetings event while people joined the watched meeting")
+	if g := row(0); g.Kind != "meeting" || g.Subject != "Sync" || g.Ended || g.Version != 1 {
+		t.Fatalf("the new meeting's row: %+v", g)
+	}
+	if r := env.Do(t, http.MethodPost, "/callplane/meetings/"+m.ID+"/participants", secret, map[string]any{"user": map[string]any{"id": "bob"}}); r.Status != http.StatusCreated {
+		t.Fatalf("add a person: %d %s", r.Status, r.Body)
+	}
+	if g := row(1); g.Version != 2 {
+		t.Fatalf("the meeting's row after bob joined: %+v", g)
+	}
+}
+
+// TestListMeetings: the admin API's listing of meetings, a page at a time,
+// filtered by whether they ended, and its refusals.
+func TestListMeetings(t *testing.T) {
+	env := testenv.Start(t)
+	secret := env.Server.Directory().AdminSecret()
+	var made []string // newest first
+	for i := range 3 {
+		r := env.Do(t, http.MethodPost, "/callplane/meetings", secret, map[string]any{
+			"subject": fmt.Sprintf("Meeting %d", i), "participants": []any{map[string]any{"user": map[string]any{"id": "alice"}}},
+		})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create meeting: %d %s", r.Status, r.Body)
+		}
+		var m admin.GroupView
+		r.JSON(t, &m)
+		made = append([]string{m.ID}, made...)
+	}
+	if r := env.Do(t, http.MethodDelete, "/callplane/meetings/"+made[1], secret, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("end a meeting: %d %s", r.Status, r.Body)
+	}
+	list := func(path string) admin.MeetingList {
+		t.Helper()
+		r := env.Do(t, http.MethodGet, path, secret, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+		var page admin.MeetingList
+		r.JSON(t, &page)
+		return page
+	}
+	var got []string
+	for next := "/callplane/meetings?limit=2"; next != ""; {
+		page := list(next)
+		for _, g := range page.Value {
+			got = append(got, g.ID)
+			if g.Kind != "meeting" || g.Subject == "" || g.CreatedAt.IsZero() || g.Version < 1 {
+				t.Fatalf("row: %+v", g)
+			}
+			if want := g.ID != made[1]; (g.ParticipantsCount == 1) != want || g.Ended == want || (g.EndedAt == nil) != want {
+				t.Fatalf("row: %+v", g)
+			}
+		}
+		next = page.NextLink
+	}
+	if fmt.Sprint(got) != fmt.Sprint(made) {
+		t.Fatalf("listed %v, want newest first %v", got, made)
+	}
+	if live := list("/callplane/meetings?ended=false"); len(live.Value) != 2 || live.Value[0].ID != made[0] || live.Value[1].ID != made[2] || live.NextLink != "" {
+		t.Fatalf("live meetings: %+v", live)
+	}
+	if ended := list("/callplane/meetings?ended=true"); len(ended.Value) != 1 || ended.Value[0].ID != made[1] {
+		t.Fatalf("ended meetings: %+v", ended)
+	}
+	for _, bad := range []string{"limit=0", "limit=501", "limit=x", "ended=maybe", "before=nope", "before=12_", "before=-5_abc"} {
+		if r := env.Do(t, http.MethodGet, "/callplane/meetings?"+bad, secret, nil); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"badRequest"`) {
+			t.Fatalf("%s: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	if r := env.Do(t, http.MethodGet, "/callplane/meetings", "", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("without the secret: %d", r.Status)
+	}
 }
 
 // TestListCalls: the admin API's listing, a page at a time, filtered, and

@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +22,7 @@ import (
 // The console learns what changed from the store, not from the process it
 // runs in: on a cluster, calls change on every node, and the console on any
 // of them must show them all. While at least one console is connected to a
-// node, that node's hub polls the store every PollEvery (500 ms) with three
+// node, that node's hub polls the store every PollEvery (500 ms) with
 // cheap, indexed queries:
 //
 //   - calls: ListCalls with ChangedWithin (the calls saved in the last
@@ -38,8 +37,16 @@ import (
 //     primary key and pending index), compared by seq, status and attempts:
 //     a new notification, an attempt that failed, a retry, one delivered or
 //     given up on.
-//   - meetings: the meetings the open pages show (GetGroup by id), compared
-//     by version.
+//   - meetings: ListGroups with ChangedWithin (the meetings and group calls
+//     saved in the last changeWindow, through the groups_changed index),
+//     compared by id and version as calls are, and sent as their rows
+//     (admin.MeetingSummary): the pages list every meeting and update the
+//     rows, and the meetings they show open, without a query of the whole
+//     listing each.
+//   - people: the tenant's simulated people (People, by the people table's
+//     primary key; people are set by hand, so they are few), compared by a
+//     hash of their ids and when each was last set; the pages list them
+//     again when it changes.
 //
 // With no console connected nothing polls: the poller starts with the first
 // stream and stops with the last.
@@ -52,10 +59,8 @@ const (
 	// reads of the outbox.
 	recentNotifications  = 50
 	pendingNotifications = 100
-	// maxStreams bounds the event streams one node serves at once;
-	// maxWatched the meetings one stream watches.
+	// maxStreams bounds the event streams one node serves at once.
 	maxStreams = 64
-	maxWatched = 20
 	// pingEvery keeps idle streams (and proxies in front of them) alive.
 	pingEvery = 15 * time.Second
 )
@@ -76,15 +81,16 @@ type hub struct {
 
 // stream is one connected console and what it has yet to be sent.
 type stream struct {
-	meetings []string
-	wake     chan struct{}
+	wake chan struct{}
 
-	mu         sync.Mutex
-	calls      map[string]admin.CallSummary
-	resync     bool
-	deliveries map[string]bool // calls whose deliveries changed
-	anyCall    bool            // deliveries changed, of calls not named
-	groups     map[string]bool
+	mu           sync.Mutex
+	calls        map[string]admin.CallSummary
+	resync       bool
+	deliveries   map[string]bool // calls whose deliveries changed
+	anyCall      bool            // deliveries changed, of calls not named
+	groups       map[string]admin.MeetingSummary
+	groupsResync bool
+	people       bool
 }
 
 func newHub(src Source, tenant string, every time.Duration, log *slog.Logger) *hub {
@@ -94,8 +100,8 @@ func newHub(src Source, tenant string, every time.Duration, log *slog.Logger) *h
 var errTooManyStreams = errors.New("console: too many event streams")
 
 // subscribe adds a stream, starting the poller if it is the first.
-func (h *hub) subscribe(meetings []string) (*stream, error) {
-	s := &stream{meetings: meetings, wake: make(chan struct{}, 1)}
+func (h *hub) subscribe() (*stream, error) {
+	s := &stream{wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.subs) >= maxStreams {
@@ -148,7 +154,9 @@ type pollState struct {
 	calls      map[string]int64  // call id: version, of the calls in the window
 	outbox     map[int64]outSeen // seq: delivery, of the notifications read
 	outboxHash uint64
-	groups     map[string]int64
+	groups     map[string]int64 // group id: version, of the groups in the window
+	people     uint64           // hash of the people's ids and times set
+	peopleRead bool
 }
 
 type outSeen struct {
@@ -181,6 +189,7 @@ func (h *hub) poll(ctx context.Context, st *pollState) {
 	h.pollCalls(ctx, st)
 	h.pollOutbox(ctx, st)
 	h.pollGroups(ctx, st)
+	h.pollPeople(ctx, st)
 }
 
 func (h *hub) pollCalls(ctx context.Context, st *pollState) {
@@ -271,47 +280,56 @@ func (h *hub) pollOutbox(ctx context.Context, st *pollState) {
 }
 
 func (h *hub) pollGroups(ctx context.Context, st *pollState) {
-	h.mu.Lock()
-	watched := map[string]bool{}
-	for s := range h.subs {
-		for _, id := range s.meetings {
-			watched[id] = true
+	groups, err := h.src.ListGroups(ctx, store.GroupFilter{TenantID: h.tenant, ChangedWithin: changeWindow, Limit: changedLimit})
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("console: poll meetings", "err", err)
+		}
+		return
+	}
+	seen := make(map[string]int64, len(groups))
+	var changed []admin.MeetingSummary
+	for _, g := range groups {
+		seen[g.ID] = g.Version
+		if v, ok := st.groups[g.ID]; !ok || v != g.Version {
+			changed = append(changed, admin.MeetingSummaryOf(g))
 		}
 	}
-	h.mu.Unlock()
-	seen := make(map[string]int64, len(watched))
-	changed := map[string]bool{}
-	for id := range watched {
-		var version int64 = -1 // gone
-		g, err := h.src.GetGroup(ctx, id)
-		switch {
-		case err == nil:
-			version = g.Version
-		case !errors.Is(err, store.ErrNotFound):
-			if ctx.Err() == nil {
-				h.log.Warn("console: poll meeting", "meeting", id, "err", err)
-			}
-			continue
-		}
-		seen[id] = version
-		if v, ok := st.groups[id]; ok && v != version {
-			changed[id] = true
-		}
-	}
+	full := len(groups) == changedLimit
 	st.groups = seen
 	if len(changed) == 0 {
 		return
 	}
 	h.each(func(s *stream) {
-		for _, id := range s.meetings {
-			if changed[id] {
-				if s.groups == nil {
-					s.groups = make(map[string]bool)
-				}
-				s.groups[id] = true
-			}
+		if s.groups == nil {
+			s.groups = make(map[string]admin.MeetingSummary)
 		}
+		for _, g := range changed {
+			s.groups[g.ID] = g
+		}
+		s.groupsResync = s.groupsResync || full
 	})
+}
+
+func (h *hub) pollPeople(ctx context.Context, st *pollState) {
+	people, err := h.src.People(ctx, h.tenant)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("console: poll people", "err", err)
+		}
+		return
+	}
+	hash := fnv.New64a()
+	for _, p := range people {
+		fmt.Fprintf(hash, "%s:%d;", p.ID, p.UpdatedAt.UnixNano())
+	}
+	sum := hash.Sum64()
+	if st.peopleRead && sum == st.people {
+		return
+	}
+	// The first read is announced too, as the outbox's is.
+	st.people, st.peopleRead = sum, true
+	h.each(func(s *stream) { s.people = true })
 }
 
 // each updates every stream's pending events with fn and wakes it.
@@ -348,10 +366,12 @@ type DeliveriesEvent struct {
 	All   bool     `json:"all,omitempty"`
 }
 
-// MeetingsEvent is the data of a "meetings" event: the watched meetings
-// that changed (or are gone).
+// MeetingsEvent is the data of a "meetings" event: the rows of the
+// meetings and group calls that changed, or, with Resync, word that more
+// changed than fit and the page should list them again.
 type MeetingsEvent struct {
-	Meetings []string `json:"meetings"`
+	Meetings []admin.MeetingSummary `json:"meetings"`
+	Resync   bool                   `json:"resync,omitempty"`
 }
 
 // take returns the stream's pending events as SSE event names and data,
@@ -384,41 +404,26 @@ func (s *stream) take() [][2]string {
 		add("deliveries", ev)
 		s.deliveries, s.anyCall = nil, false
 	}
-	if len(s.groups) > 0 {
-		ev := MeetingsEvent{Meetings: make([]string, 0, len(s.groups))}
-		for id := range s.groups {
-			ev.Meetings = append(ev.Meetings, id)
+	if len(s.groups) > 0 || s.groupsResync {
+		ev := MeetingsEvent{Meetings: make([]admin.MeetingSummary, 0, len(s.groups)), Resync: s.groupsResync}
+		for _, g := range s.groups {
+			ev.Meetings = append(ev.Meetings, g)
 		}
-		slices.Sort(ev.Meetings)
+		slices.SortFunc(ev.Meetings, func(a, b admin.MeetingSummary) int { return strings.Compare(a.ID, b.ID) })
 		add("meetings", ev)
-		s.groups = nil
+		s.groups, s.groupsResync = nil, false
+	}
+	if s.people {
+		add("people", struct{}{})
+		s.people = false
 	}
 	return out
 }
 
-// meetingID is what a watched meeting's id may look like.
-var meetingID = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
-
 // events streams server-sent events: "hello" once connected (the page
-// then loads what it shows), then "calls", "deliveries" and "meetings" as
-// the store changes (?meetings=ID,ID names the meetings the page shows).
+// then loads what it shows), then "calls", "deliveries", "meetings" and
+// "people" as the store changes.
 func (c *Console) events(w http.ResponseWriter, r *http.Request) {
-	var meetings []string
-	if m := r.URL.Query().Get("meetings"); m != "" {
-		for _, id := range strings.Split(m, ",") {
-			if !meetingID.MatchString(id) {
-				writeError(w, http.StatusBadRequest, "badRequest", "meetings must be meeting ids, separated by commas.")
-				return
-			}
-			if !slices.Contains(meetings, id) {
-				meetings = append(meetings, id)
-			}
-		}
-		if len(meetings) > maxWatched {
-			writeError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("A page watches at most %d meetings.", maxWatched))
-			return
-		}
-	}
 	rc := http.NewResponseController(w)
 	// The server's read timeout would end the stream: lift it, as every
 	// long-lived response must.
@@ -427,7 +432,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.SetWriteDeadline(time.Time{})
-	s, err := c.hub.subscribe(meetings)
+	s, err := c.hub.subscribe()
 	if err != nil {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "tooManyStreams", "Too many consoles are open on this node.")

@@ -354,6 +354,7 @@ func Start(cfg Config) (s *Server, err error) {
 		Faults:       s.faults,
 		Requests:     requests,
 		CallList:     st,
+		GroupList:    st,
 		Log:          log.With("component", "admin"),
 	})
 	s.console = console.New(console.Deps{Secret: dir.AdminSecret(), TenantID: dir.TenantID(), Admin: adminAPI, Store: st,

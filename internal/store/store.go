@@ -51,6 +51,11 @@ type Store interface {
 	// id, descending), or, with ChangedWithin, the most recently saved
 	// first.
 	ListCalls(ctx context.Context, f CallFilter) ([]*call.Call, error)
+	// ListGroups lists meetings and ad-hoc group calls, ended ones
+	// included (until they are purged), matching the filter: newest first
+	// (by CreatedAt, then id, descending), or, with ChangedWithin, the most
+	// recently saved first.
+	ListGroups(ctx context.Context, f GroupFilter) ([]*call.Group, error)
 	// LiveCounts counts every tenant's calls that have not terminated, by
 	// state and kind: for metrics.
 	LiveCounts(ctx context.Context) ([]LiveCount, error)
@@ -271,3 +276,22 @@ func (c CallCursor) IsZero() bool { return c.CreatedAt.IsZero() && c.ID == "" }
 
 // CursorOf is the cursor just after c in the newest-first listing.
 func CursorOf(c *call.Call) CallCursor { return CallCursor{CreatedAt: c.CreatedAt, ID: c.ID} }
+
+// GroupFilter selects meetings and ad-hoc group calls for a listing. Empty
+// fields match anything.
+type GroupFilter struct {
+	TenantID string
+	// Ended, when set, selects only the groups that have ended (true) or
+	// only those that have not (false).
+	Ended *bool
+	// Before, when set, selects only the groups that come after it in the
+	// newest-first order (a group's CreatedAt and ID): the cursor of a
+	// listing's next page.
+	Before CallCursor
+	// ChangedWithin, when set, selects only the groups saved within that
+	// long before now, by the store's clock, the most recently saved
+	// first, as CallFilter's does.
+	ChangedWithin time.Duration
+	// Limit caps the result; zero means a default of 100.
+	Limit int
+}

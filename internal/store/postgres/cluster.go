@@ -273,11 +273,16 @@ func (n *Node) leaseLoop(ctx context.Context) {
 	timer := time.NewTimer(renewEvery)
 	defer timer.Stop()
 	for {
+		wake := time.Until(renewAt)
+		if expiry, ok := n.nextExpiry(ctx); ok && expiry < wake {
+			wake = expiry
+		}
+		timer.Reset(max(wake, 10*time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-		case <-n.claim:
+		case <-n.claim: // (Reset needs no draining of the timer since Go 1.23)
 		}
 		if !time.Now().Before(renewAt) {
 			n.renew(ctx)
@@ -286,11 +291,6 @@ func (n *Node) leaseLoop(ctx context.Context) {
 		if err := n.claimDead(ctx); err != nil && ctx.Err() == nil {
 			n.log.Error("take over the calls of dead nodes", "err", err)
 		}
-		wake := time.Until(renewAt)
-		if expiry, ok := n.nextExpiry(ctx); ok && expiry < wake {
-			wake = expiry
-		}
-		timer.Reset(max(wake, 10*time.Millisecond))
 	}
 }
 

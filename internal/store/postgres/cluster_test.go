@@ -173,7 +173,7 @@ func TestTakeOverADeadNode(t *testing.T) {
 	a.halt()
 	killed := time.Now()
 
-	b := join(t, url, "node-b", time.Second)
+	b := join(t, url, "node-b", time.Minute)
 	got := b.nextTaken(t)
 	t.Logf("node-b took over %d calls %v after node-a stopped renewing its lease of 1s", len(got.ds), time.Since(killed).Round(time.Millisecond))
 	if want := seqs(pending[1:]); !slices.Equal(seqs(got.ns), want) {
@@ -219,11 +219,14 @@ func TestLeaveHandsOverAtOnce(t *testing.T) {
 func TestLostLease(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	a, b := join(t, url, "node-a", time.Second), join(t, url, "node-b", time.Second)
+	// Leases long enough that a busy machine never lets them run out by
+	// itself: the test takes a's membership away on purpose.
+	a, b := join(t, url, "node-a", 4*time.Second), join(t, url, "node-b", 4*time.Second)
 	mine := newCall(t, time.Now())
 	if err := store.Save(ctx, a, &store.Changes{Calls: []*call.Call{mine}, Notifications: notificationsOf(mine, 1)}); err != nil {
 		t.Fatal(err)
 	}
+	a.nextTaken(t) // its own save, handed to itself
 	// What b does when it takes a dead node over (a renews too often to
 	// be caught by b's own claim here).
 	if _, err := a.Pool().Exec(ctx, `DELETE FROM nodes WHERE id = 'node-a'`); err != nil {
@@ -288,7 +291,7 @@ func TestHandoverToATakenNode(t *testing.T) {
 	d.halt()
 	e := join(t, url, "node-e", time.Second) // takes d over
 	e.halt()
-	c := join(t, url, "node-c", time.Second) // takes e over, and what e had inherited
+	c := join(t, url, "node-c", time.Minute) // takes e over, and what e had inherited
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(wait)
@@ -334,7 +337,9 @@ func TestSurvivorsShareTheDead(t *testing.T) {
 		}
 		d.halt()
 	}
-	s1, s2 := join(t, url, "node-s1", time.Second), join(t, url, "node-s2", time.Second)
+	// The survivors' leases are long: one must not die of a busy machine
+	// and be taken over by the other.
+	s1, s2 := join(t, url, "node-s1", time.Minute), join(t, url, "node-s2", time.Minute)
 	took := map[string]string{}
 	for len(took) < len(calls) {
 		var (

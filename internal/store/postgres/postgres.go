@@ -97,9 +97,9 @@ const (
 		VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, ` + dbNow + `)`
 	updateCall = `UPDATE calls SET state = $3, version = version + 1, deadline = $4, ended_at = $5, data = $6, changed_at = ` + dbNow + `
 		WHERE id = $1 AND version = $2`
-	insertGroup = `INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data)
-		VALUES ($1, $2, $3, $4, $5, 1, $6, $7)`
-	updateGroup = `UPDATE groups SET version = version + 1, ended_at = $3, data = $4
+	insertGroup = `INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data, created_at, changed_at)
+		VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, ` + dbNow + `)`
+	updateGroup = `UPDATE groups SET version = version + 1, ended_at = $3, data = $4, changed_at = ` + dbNow + `
 		WHERE id = $1 AND version = $2`
 	saveSpeech = `INSERT INTO speech (call_id, operation_id, audio) VALUES ($1, $2, $3)
 		ON CONFLICT (call_id, operation_id) DO UPDATE SET audio = excluded.audio`
@@ -272,7 +272,11 @@ func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *encodedChanges, r *rou
 			if m := g.Meeting; m != nil {
 				thread, joinID, token = m.ThreadID, m.JoinMeetingID, m.Token
 			}
-			b.Queue(insertGroup, g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), e.groups[i])
+			var created int64
+			if !g.CreatedAt.IsZero() {
+				created = g.CreatedAt.UnixNano()
+			}
+			b.Queue(insertGroup, g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), e.groups[i], created)
 			continue
 		}
 		b.Queue(updateGroup, g.ID, g.Version, nanos(g.EndedAt), e.groups[i]).Exec(updated)
@@ -486,6 +490,55 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call
 			return nil, fmt.Errorf("postgres: call %s: %w", id, err)
 		}
 		return &c, nil
+	})
+}
+
+// ListGroups reads the groups the filter selects through groups_created
+// (by tenant, newest first) or, with ChangedWithin, groups_changed (by
+// tenant, most recently saved first, by the database's clock).
+func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Group, error) {
+	q := `SELECT id, data, version FROM groups WHERE true`
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.TenantID != "" {
+		q += ` AND tenant_id = ` + arg(f.TenantID)
+	}
+	if f.Ended != nil {
+		if *f.Ended {
+			q += ` AND ended_at IS NOT NULL`
+		} else {
+			q += ` AND ended_at IS NULL`
+		}
+	}
+	if !f.Before.IsZero() {
+		q += ` AND (created_at, id) < (` + arg(f.Before.CreatedAt.UnixNano()) + `, ` + arg(f.Before.ID) + `)`
+	}
+	order := ` ORDER BY created_at DESC, id DESC`
+	if f.ChangedWithin > 0 {
+		q += ` AND changed_at >= ` + dbNow + ` - ` + arg(f.ChangedWithin.Nanoseconds())
+		order = ` ORDER BY changed_at DESC, id DESC`
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, _ := s.pool.Query(ctx, q+order+` LIMIT `+arg(limit), args...)
+	return collect(rows, func(row pgx.CollectableRow) (*call.Group, error) {
+		var (
+			id   string
+			data []byte
+			g    call.Group
+		)
+		if err := row.Scan(&id, &data, &g.Version); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &g); err != nil {
+			return nil, fmt.Errorf("postgres: group %s: %w", id, err)
+		}
+		return &g, nil
 	})
 }
 

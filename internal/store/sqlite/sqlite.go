@@ -239,6 +239,14 @@ var schema = []string{
 	UPDATE calls SET created_at = coalesce(CAST(round((julianday(json_extract(CAST(data AS TEXT), '$.CreatedAt')) - 2440587.5) * 86400000) AS INTEGER) * 1000000, 0);
 	CREATE INDEX calls_created ON calls(tenant_id, created_at, id);
 	CREATE INDEX calls_changed ON calls(tenant_id, changed_at);`,
+	// The same for meetings and group calls (ListGroups): the console
+	// lists them and polls what changed lately. The groups already there
+	// get their documents' creation time and no change.
+	`ALTER TABLE groups ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE groups ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
+	UPDATE groups SET created_at = coalesce(CAST(round((julianday(json_extract(CAST(data AS TEXT), '$.CreatedAt')) - 2440587.5) * 86400000) AS INTEGER) * 1000000, 0);
+	CREATE INDEX groups_created ON groups(tenant_id, created_at, id);
+	CREATE INDEX groups_changed ON groups(tenant_id, changed_at);`,
 }
 
 func migrate(db *sql.DB) error {
@@ -392,7 +400,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *enc
 		}
 	}
 	for i, g := range ch.Groups {
-		if err := s.saveGroup(ctx, tx, g, e.groups[i]); err != nil {
+		if err := s.saveGroup(ctx, tx, g, e.groups[i], now); err != nil {
 			return err
 		}
 	}
@@ -417,21 +425,25 @@ func (s *Store) saveCall(ctx context.Context, tx *sql.Tx, c *call.Call, data []b
 	return checkUpdated(res, err)
 }
 
-func (s *Store) saveGroup(ctx context.Context, tx *sql.Tx, g *call.Group, data []byte) error {
+func (s *Store) saveGroup(ctx context.Context, tx *sql.Tx, g *call.Group, data []byte, now int64) error {
 	var thread, joinID, token any
 	if m := g.Meeting; m != nil {
 		thread, joinID, token = m.ThreadID, m.JoinMeetingID, m.Token
 	}
 	if g.Version == 0 {
+		var created int64
+		if !g.CreatedAt.IsZero() {
+			created = g.CreatedAt.UnixNano()
+		}
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data)
-			 VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
-			g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), data)
+			`INSERT INTO groups (id, tenant_id, thread_id, join_meeting_id, token, version, ended_at, data, created_at, changed_at)
+			 VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+			g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), data, created, now)
 		return err
 	}
 	res, err := tx.ExecContext(ctx,
-		`UPDATE groups SET version = version + 1, ended_at = ?, data = ? WHERE id = ? AND version = ?`,
-		nanos(g.EndedAt), data, g.ID, g.Version)
+		`UPDATE groups SET version = version + 1, ended_at = ?, data = ?, changed_at = ? WHERE id = ? AND version = ?`,
+		nanos(g.EndedAt), data, now, g.ID, g.Version)
 	return checkUpdated(res, err)
 }
 
@@ -615,6 +627,60 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call
 			return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
 		}
 		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// ListGroups reads the groups the filter selects through groups_created
+// (by tenant, newest first) or, with ChangedWithin, groups_changed (by
+// tenant, most recently saved first).
+func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Group, error) {
+	q := `SELECT id, data, version FROM groups WHERE 1 = 1`
+	var args []any
+	if f.TenantID != "" {
+		q += ` AND tenant_id = ?`
+		args = append(args, f.TenantID)
+	}
+	if f.Ended != nil {
+		if *f.Ended {
+			q += ` AND ended_at IS NOT NULL`
+		} else {
+			q += ` AND ended_at IS NULL`
+		}
+	}
+	if !f.Before.IsZero() {
+		q += ` AND (created_at, id) < (?, ?)`
+		args = append(args, f.Before.CreatedAt.UnixNano(), f.Before.ID)
+	}
+	order := ` ORDER BY created_at DESC, id DESC`
+	if f.ChangedWithin > 0 {
+		q += ` AND changed_at >= ?`
+		args = append(args, time.Now().Add(-f.ChangedWithin).UnixNano())
+		order = ` ORDER BY changed_at DESC, id DESC`
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.read.QueryContext(ctx, q+order+` LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*call.Group
+	for rows.Next() {
+		var (
+			id   string
+			data []byte
+			g    call.Group
+		)
+		if err := rows.Scan(&id, &data, &g.Version); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &g); err != nil {
+			return nil, fmt.Errorf("sqlite: group %s: %w", id, err)
+		}
+		out = append(out, &g)
 	}
 	return out, rows.Err()
 }

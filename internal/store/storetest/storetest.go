@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryDuration", testDeliveryDuration},
 		{"BatchCreateExistingAlone", testBatchCreateExistingAlone},
 		{"ListCalls", testListCalls},
+		{"ListGroups", testListGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -659,6 +660,103 @@ func testListCalls(t *testing.T, s store.Store) {
 		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), calls[0].ID)
 	}
 	if got := list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour, Limit: 2}); len(got) != 2 || got[0].ID != calls[0].ID || got[1].ID != calls[1].ID {
+		t.Fatalf("the two saved last: %v", ids(got))
+	}
+}
+
+// testListGroups: a tenant's meetings and group calls newest first (ties
+// by id), ended ones included, filtered by whether they ended, a page at a
+// time by cursor; and, with ChangedWithin, those saved lately, the most
+// recent first.
+func testListGroups(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Now().Add(-time.Minute)
+	var groups []*call.Group // newest first, as listed
+	for i := range 5 {
+		at := base.Add(-time.Duration(i) * time.Second)
+		if i%2 == 0 {
+			groups = append(groups, call.NewMeeting(owner.TenantID, fmt.Sprintf("meeting %d", i), call.Identity{ID: "organizer-1"}, at))
+		} else {
+			groups = append(groups, call.NewAdHoc(owner.TenantID, at))
+		}
+	}
+	// Two created at the same instant: the higher id comes first.
+	groups[3].CreatedAt = groups[2].CreatedAt
+	if groups[3].ID > groups[2].ID {
+		groups[2], groups[3] = groups[3], groups[2]
+	}
+	for _, g := range groups {
+		must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{g}}))
+	}
+	other := call.NewMeeting("tenant-2", "elsewhere", call.Identity{ID: "organizer-2"}, base.Add(time.Second))
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{other}}))
+	// One ended: still listed.
+	groups[1].End(base)
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{groups[1]}}))
+
+	ids := func(gs []*call.Group) []string {
+		out := []string{}
+		for _, g := range gs {
+			out = append(out, g.ID)
+		}
+		return out
+	}
+	list := func(f store.GroupFilter) []*call.Group {
+		t.Helper()
+		got, err := s.ListGroups(ctx, f)
+		must(t, err)
+		return got
+	}
+	all := list(store.GroupFilter{TenantID: owner.TenantID})
+	if fmt.Sprint(ids(all)) != fmt.Sprint(ids(groups)) {
+		t.Fatalf("listed %v, want newest first %v", ids(all), ids(groups))
+	}
+	if !all[1].Ended || all[1].Version != 2 || all[0].Version != 1 || !all[0].CreatedAt.Equal(groups[0].CreatedAt) ||
+		all[0].Meeting == nil || all[0].Meeting.Subject != "meeting 0" {
+		t.Fatalf("listed groups: ended %v v%d, v%d, created %v, meeting %+v", all[1].Ended, all[1].Version, all[0].Version, all[0].CreatedAt, all[0].Meeting)
+	}
+	ended, live := true, false
+	if got := list(store.GroupFilter{TenantID: owner.TenantID, Ended: &ended}); fmt.Sprint(ids(got)) != fmt.Sprint([]string{groups[1].ID}) {
+		t.Fatalf("ended groups: %v", ids(got))
+	}
+	want := append([]*call.Group{groups[0]}, groups[2:]...)
+	if got := list(store.GroupFilter{TenantID: owner.TenantID, Ended: &live}); fmt.Sprint(ids(got)) != fmt.Sprint(ids(want)) {
+		t.Fatalf("live groups: %v, want %v", ids(got), ids(want))
+	}
+	if got := list(store.GroupFilter{}); len(got) != 6 || got[0].ID != other.ID {
+		t.Fatalf("every tenant's groups: %v", ids(got))
+	}
+	// Pages of two, each after the last group of the one before.
+	var paged []*call.Group
+	f := store.GroupFilter{TenantID: owner.TenantID, Limit: 2}
+	for range 10 {
+		page := list(f)
+		paged = append(paged, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		last := page[len(page)-1]
+		f.Before = store.CallCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	if fmt.Sprint(ids(paged)) != fmt.Sprint(ids(groups)) {
+		t.Fatalf("paged %v, want %v", ids(paged), ids(groups))
+	}
+
+	// Saved lately: every group, the last saved first; then, a while
+	// later, only the one saved since.
+	changed := list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour})
+	if len(changed) != 5 || changed[0].ID != groups[1].ID {
+		t.Fatalf("changed within the hour: %v, want 5 with %s first", ids(changed), groups[1].ID)
+	}
+	time.Sleep(time.Second)
+	_, err := groups[0].Join(call.Member{Identity: call.Identity{Kind: call.User, ID: "u1"}})
+	must(t, err)
+	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{groups[0]}}))
+	changed = list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: 500 * time.Millisecond})
+	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{groups[0].ID}) || changed[0].Version != 2 || len(changed[0].Members) != 1 {
+		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), groups[0].ID)
+	}
+	if got := list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour, Limit: 2}); len(got) != 2 || got[0].ID != groups[0].ID || got[1].ID != groups[1].ID {
 		t.Fatalf("the two saved last: %v", ids(got))
 	}
 }

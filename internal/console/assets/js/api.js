@@ -37,6 +37,7 @@ export async function api(method, path, body) {
 
 export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body === undefined ? {} : body);
+export const put = (path, body) => api('PUT', path, body === undefined ? {} : body);
 export const del = (path) => api('DELETE', path);
 
 export function q(params) {

@@ -38,7 +38,7 @@ function route() {
 
 live.onEvent((type, data) => {
   if (!current) return;
-  const handler = { hello: 'onHello', calls: 'onCalls', deliveries: 'onDeliveries', meetings: 'onMeetings' }[type];
+  const handler = { hello: 'onHello', calls: 'onCalls', deliveries: 'onDeliveries', meetings: 'onMeetings', people: 'onPeople' }[type];
   if (handler && current[handler]) current[handler](data);
 });
 

@@ -6,7 +6,6 @@
 import { get, post, q, enc, APIError } from './api.js';
 import { h, stateBadge, kindLabel, resultBadge, outcomeBadge, identityText, clock, dateTime, json, message, coalesce, short } from './dom.js';
 import * as model from './model.js';
-import * as live from './live.js';
 import { meetingCard } from './meeting.js';
 import { remoteText } from './calls.js';
 
@@ -55,8 +54,6 @@ export class CallView {
     this.loadToken();
   }
 
-  unmount() { live.watch([]); }
-
   onHello() { this.refresh(); }
 
   onCalls(ev) {
@@ -69,7 +66,8 @@ export class CallView {
   }
 
   onMeetings(ev) {
-    if (this.summary && this.summary.groupId && (ev.meetings || []).includes(this.summary.groupId)) this.refreshGroup();
+    const id = this.summary && this.summary.groupId;
+    if (id && (ev.resync || (ev.meetings || []).some((g) => g.id === id))) this.refreshGroup();
   }
 
   async load() {
@@ -89,10 +87,7 @@ export class CallView {
     this.renderHead(s);
     this.renderControls(s);
     this.renderOps(s);
-    if (s.groupId) {
-      live.watch([s.groupId]);
-      this.refreshGroup();
-    }
+    if (s.groupId) this.refreshGroup();
     await this.loadTimeline();
   }
 

@@ -1,13 +1,12 @@
 // Live updates: one EventSource on /console/events. The server polls the
 // store while it is open and sends "calls" (the changed rows), "deliveries"
-// (the calls whose notifications changed) and "meetings" (the watched
-// meetings that changed); "hello" on every (re)connect, after which the
-// page loads again what it shows, since it may have missed changes while
-// disconnected.
+// (the calls whose notifications changed), "meetings" (the changed rows of
+// meetings and group calls) and "people" (the simulated people changed);
+// "hello" on every (re)connect, after which the page loads again what it
+// shows, since it may have missed changes while disconnected.
 
 const listeners = new Set();
 let source = null;
-let watched = [];
 let reopenTimer = null;
 
 export function onEvent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
@@ -27,11 +26,10 @@ function status(state, text) {
 
 export function connect() {
   if (source) source.close();
-  const url = '/console/events' + (watched.length ? '?meetings=' + encodeURIComponent(watched.join(',')) : '');
-  source = new EventSource(url);
+  source = new EventSource('/console/events');
   status('', 'connecting');
   source.addEventListener('hello', () => { status('on', 'live'); emit('hello', {}); });
-  for (const type of ['calls', 'deliveries', 'meetings']) {
+  for (const type of ['calls', 'deliveries', 'meetings', 'people']) {
     source.addEventListener(type, (e) => {
       let data = {};
       try { data = JSON.parse(e.data); } catch { return; }
@@ -53,16 +51,4 @@ export function connect() {
       status('', 'reconnecting');
     }
   };
-}
-
-// watch sets the meetings the page shows; the stream reopens when they
-// change.
-export function watch(ids) {
-  // Only what the server takes for a meeting id (anything else would refuse
-  // the stream).
-  const next = [...new Set(ids)].filter((id) => /^[A-Za-z0-9._:@-]{1,128}$/.test(id)).slice(0, 20).sort();
-  if (next.join(',') === watched.join(',')) return;
-  watched = next;
-  clearTimeout(reopenTimer);
-  reopenTimer = setTimeout(connect, 50);
 }

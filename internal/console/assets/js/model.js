@@ -49,13 +49,3 @@ export function newestFirst(a, b) {
   if (x) return x;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
-
-// groupIDs are the meetings and group calls the known calls are legs of,
-// the newest first.
-export function groupIDs() {
-  const out = [];
-  for (const c of [...calls.values()].sort(newestFirst)) {
-    if (c.groupId && !out.includes(c.groupId)) out.push(c.groupId);
-  }
-  return out;
-}

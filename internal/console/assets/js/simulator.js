@@ -1,20 +1,12 @@
 // Meetings & simulator: ring a bot from a person or a phone, the meetings
-// and the people in them, the fault rules, and the reset.
+// and the people in them, the simulated people and how they answer, the
+// fault rules, and the reset.
 
 import { get, post, del, enc } from './api.js';
-import { h, message, field, coalesce, json, short } from './dom.js';
+import { h, message, field, coalesce, json } from './dom.js';
 import * as model from './model.js';
-import * as live from './live.js';
-import { meetingCard } from './meeting.js';
-
-// The meetings this browser created or opened, remembered across reloads
-// (the admin API lists no meetings: the others are found through their
-// bots' legs in the calls).
-const KEY = 'callplane.console.meetings';
-function remembered() {
-  try { return JSON.parse(localStorage.getItem(KEY) || '[]').filter((x) => typeof x === 'string'); } catch { return []; }
-}
-function remember(ids) { localStorage.setItem(KEY, JSON.stringify([...new Set(ids)].slice(0, 20))); }
+import { MeetingsPanel } from './meetings.js';
+import { PeoplePanel } from './people.js';
 
 const FAULT_EXAMPLES = [
   ['Drop the next notification (never sent)', { kind: 'notification', action: 'drop', times: 1 }],
@@ -28,34 +20,29 @@ const FAULT_EXAMPLES = [
 
 export class SimulatorView {
   constructor() {
-    this.hidden = new Set();
-    this.refreshMeetings = coalesce(() => this.loadMeetings(), 300);
+    this.meetings = new MeetingsPanel();
+    this.people = new PeoplePanel();
     this.refreshFaults = coalesce(() => this.loadFaults(), 300);
   }
 
   mount(root) {
-    this.meetings = h('div', { id: 'meetings' });
     this.faults = h('div', { id: 'faults' });
     root.replaceChildren(
       h('div', { class: 'grid2' }, this.ringPanel(), this.createPanel()),
-      h('section', { class: 'panel' }, h('h2', null, 'Meetings'),
-        h('p', { class: 'explain' }, 'The meetings and group calls the bots are in, and those made here, with their people. Act as the people: mute, remove, press keys, speak; add people or invite bots; end a meeting.'),
-        this.openForm(), this.meetings),
+      this.meetings.element(),
+      this.people.element(),
       h('div', { class: 'grid2' }, this.faultPanel(), this.resetPanel()));
     model.loadApps().then(() => this.fillTargets()).catch(() => {});
-    this.refreshMeetings();
+    this.meetings.refresh();
+    this.people.refresh();
     this.refreshFaults();
   }
 
-  unmount() { live.watch([]); }
+  unmount() { this.meetings.unmount(); }
 
-  onHello() { this.refreshMeetings(); this.refreshFaults(); }
-  onCalls(ev) {
-    const before = model.groupIDs().join(',');
-    model.merge(ev.calls || []);
-    if (model.groupIDs().join(',') !== before) this.refreshMeetings();
-  }
-  onMeetings() { this.refreshMeetings(); }
+  onHello() { this.meetings.refresh(); this.people.refresh(); this.refreshFaults(); }
+  onMeetings(ev) { this.meetings.onMeetings(ev); }
+  onPeople() { this.people.refresh(); }
 
   ringPanel() {
     const kind = h('select', { id: 'ring-from-kind' }, h('option', { value: 'user' }, 'a person (user)'), h('option', { value: 'phone' }, 'a phone number'));
@@ -116,10 +103,9 @@ export class SimulatorView {
       });
       try {
         const g = await post('/meetings', { subject: subject.value.trim(), participants, joinMeetingIdSettings: { isPasscodeRequired: false } });
-        remember([g.id, ...remembered()]);
-        this.hidden.delete(g.id);
         message(msg, 'Created meeting ' + g.id + ': bots join it with its join info.', true);
-        this.refreshMeetings();
+        this.meetings.show(g.id);
+        this.meetings.refresh();
       } catch (e) {
         message(msg, e.message, false);
       }
@@ -129,34 +115,6 @@ export class SimulatorView {
       h('div', { class: 'row' }, field('Subject', subject), field('People (id:Name, …)', people),
         h('button', { type: 'button', class: 'primary', id: 'meeting-create', onclick: create }, 'Create')),
       msg);
-  }
-
-  openForm() {
-    const id = h('input', { type: 'text', placeholder: 'meeting id', title: 'Show a meeting by its id' });
-    return h('div', { class: 'inline-form' }, id, h('button', { type: 'button', onclick: () => {
-      const v = id.value.trim();
-      if (!v) return;
-      remember([v, ...remembered()]);
-      this.hidden.delete(v);
-      id.value = '';
-      this.refreshMeetings();
-    } }, 'Show meeting'));
-  }
-
-  async loadMeetings() {
-    const ids = [...new Set([...remembered(), ...model.groupIDs()])].filter((id) => !this.hidden.has(id)).slice(0, 20);
-    live.watch(ids);
-    const cards = await Promise.all(ids.map(async (id) => {
-      try {
-        const g = await get('/meetings/' + enc(id));
-        return meetingCard(g, () => this.refreshMeetings(), { close: () => { this.hidden.add(id); remember(remembered().filter((x) => x !== id)); this.refreshMeetings(); } });
-      } catch (e) {
-        if (e.status === 404) { remember(remembered().filter((x) => x !== id)); return null; }
-        return h('div', { class: 'meeting' }, h('span', { class: 'mono' }, short(id)), ': ', e.message);
-      }
-    }));
-    const shown = cards.filter(Boolean);
-    this.meetings.replaceChildren(...(shown.length ? shown : [h('p', { class: 'empty' }, 'No meetings yet: create one above, or have a bot place a group call.')]));
   }
 
   faultPanel() {
@@ -210,10 +168,11 @@ export class SimulatorView {
       try {
         await post('/reset');
         model.calls.clear();
-        remember([]);
+        this.meetings.forget();
         message(msg, 'Reset: the world starts over.', true);
       } catch (e) { message(msg, e.message, false); }
-      this.refreshMeetings();
+      this.meetings.refresh();
+      this.people.refresh();
       this.refreshFaults();
     };
     return h('section', { class: 'panel' }, h('h2', null, 'Reset'),
