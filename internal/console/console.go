@@ -238,7 +238,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	secret := strings.TrimSpace(form.Get("secret"))
 	if c.Secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) != 1 {
 		c.Log.Warn("console: sign-in refused", "client", httpx.ClientAddr(r).String())
-		c.signInPage(w, http.StatusUnauthorized, "That is not the admin secret. It is printed in callplane's banner (\"admin secret\"), and kept in the data directory's directory.json.")
+		c.signInPage(w, http.StatusUnauthorized, "That is not the admin secret. callplane prints it at start, on the banner's \"admin API\" line (the bearer token), and it is adminSecret in the ready file (serve --ready-file).")
 		return
 	}
 	http.SetCookie(w, c.sessionCookie(r, c.issue(c.Now())))
