@@ -35,13 +35,15 @@ type clusterNode struct {
 }
 
 // startNode starts a node of the cluster on storeURL and waits until it
-// serves. Short leases, answers, teardowns and prompts keep the tests
-// quick; every call's life still runs on its timers.
+// serves. Short answers, teardowns and prompts keep the tests quick; every
+// call's life still runs on its timers. The lease is the default (10 s),
+// which a busy machine never lets run out by itself; a test of failover
+// passes a shorter one in args (a later flag wins).
 func startNode(t *testing.T, storeURL, listen, data string, args ...string) *clusterNode {
 	t.Helper()
 	readyPath := filepath.Join(t.TempDir(), "ready.json")
 	args = append([]string{"serve", "--store", storeURL, "--listen", listen, "--data", data, "--ready-file", readyPath,
-		"--lease-ttl", "2s", "--answer-delay", "50ms", "--teardown-delay", "50ms", "--prompt-fetch=false", "--prompt-duration", "200ms",
+		"--answer-delay", "50ms", "--teardown-delay", "50ms", "--prompt-fetch=false", "--prompt-duration", "200ms",
 		"--delivery-min-backoff", "10ms", "--delivery-max-backoff", "300ms", "--delivery-deadline", "10m"}, args...)
 	p := run(t, nil, args...)
 	p.waitLine(t, regexp.MustCompile(`callplane is listening`))

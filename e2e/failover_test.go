@@ -120,7 +120,7 @@ func TestFailover(t *testing.T) {
 	storeURL := pgtest.URL(t)
 	nodes := make([]*clusterNode, 3)
 	for i := range nodes {
-		nodes[i] = startNode(t, storeURL, freeAddr(t), t.TempDir())
+		nodes[i] = startNode(t, storeURL, freeAddr(t), t.TempDir(), "--lease-ttl", "2s")
 	}
 	rr := &roundRobin{nodes: nodes, token: clusterToken(t, storeURL), client: &http.Client{Timeout: wait}, served: make([]atomic.Int64, 3)}
 	admin := nodes[0].ready.AdminSecret
@@ -166,7 +166,7 @@ func TestFailover(t *testing.T) {
 		for giveUp := time.Now().Add(time.Minute); created.Load() < 2*calls/3 && time.Now().Before(giveUp); {
 			time.Sleep(5 * time.Millisecond) // polled: the workers go on meanwhile
 		}
-		back := startNode(t, storeURL, victim.listen, victim.data)
+		back := startNode(t, storeURL, victim.listen, victim.data, "--lease-ttl", "2s")
 		rr.replace(1, back)
 		t.Logf("started it again after %d calls", created.Load())
 	}()
