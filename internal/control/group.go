@@ -199,6 +199,16 @@ func (s *Service) Operation(ctx context.Context, owner call.Owner, callID, opID 
 	return op, nil
 }
 
+// Operations lists the owner's call's operations, oldest first: those
+// running and those the call keeps after they finished.
+func (s *Service) Operations(ctx context.Context, owner call.Owner, callID string) ([]call.Operation, error) {
+	c, err := s.Get(ctx, owner, callID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(c.Operations), nil
+}
+
 // ErrNoSuchOperation is an operation the call does not have.
 var ErrNoSuchOperation = errors.New("no such operation")
 

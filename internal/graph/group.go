@@ -81,6 +81,12 @@ type ParticipantList struct {
 	Value        []Participant `json:"value"`
 }
 
+// OperationList is the body of GET /communications/calls/{id}/operations.
+type OperationList struct {
+	ODataContext string      `json:"@odata.context,omitempty"`
+	Value        []Operation `json:"value"`
+}
+
 // Operation is a commsOperation and its subtypes' properties.
 type Operation struct {
 	ODataContext  string                      `json:"@odata.context,omitempty"`

@@ -113,6 +113,25 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	writeJSON(w, http.StatusOK, body)
 }
 
+// listOperations lists a call's operations: the relationship the schema
+// gives the call, which every Location header of an action points into.
+func (a *API) listOperations(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	ops, err := a.calls.Operations(r.Context(), owner(p), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body := graph.OperationList{
+		ODataContext: a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations",
+		Value:        make([]graph.Operation, len(ops)),
+	}
+	for i, op := range ops {
+		body.Value[i] = graph.OperationOf(op)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
 // writeOperation answers an action with its operation: 200, the operation,
 // and a Location to fetch it again.
 func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID string, op call.Operation) {

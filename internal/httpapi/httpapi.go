@@ -109,6 +109,7 @@ func (a *API) routes() {
 		a.handle("GET "+p+"/{id}/participants", a.listParticipants)
 		a.handle("GET "+p+"/{id}/participants/{pid}", a.getParticipant)
 		a.handle("DELETE "+p+"/{id}/participants/{pid}", a.deleteParticipant)
+		a.handle("GET "+p+"/{id}/operations", a.listOperations)
 		a.handle("GET "+p+"/{id}/operations/{opid}", a.getOperation)
 		// Actions, by name: bound to the calls collection, to a call, to
 		// its participants, and to one participant.
