@@ -173,6 +173,9 @@ type Call struct {
 	// Operations are the call's running operations and its latest finished
 	// ones, oldest first.
 	Operations []Operation `json:",omitzero"`
+	// AudioRoutingGroups route the audio of a group call's participants,
+	// for a bot that hosts its own media.
+	AudioRoutingGroups []AudioRoutingGroup `json:",omitzero"`
 	// Remote is the simulated party at the other end of a peer-to-peer
 	// call, and how the call turned out for it.
 	Remote *Remote `json:",omitzero"`

@@ -110,6 +110,11 @@ func (a *API) routes() {
 		a.handle("GET "+p+"/{id}/participants/{pid}", a.getParticipant)
 		a.handle("DELETE "+p+"/{id}/participants/{pid}", a.deleteParticipant)
 		a.handle("GET "+p+"/{id}/operations", a.listOperations)
+		a.handle("POST "+p+"/{id}/audioRoutingGroups", a.createAudioRoutingGroup)
+		a.handle("GET "+p+"/{id}/audioRoutingGroups", a.listAudioRoutingGroups)
+		a.handle("GET "+p+"/{id}/audioRoutingGroups/{gid}", a.getAudioRoutingGroup)
+		a.handle("PATCH "+p+"/{id}/audioRoutingGroups/{gid}", a.updateAudioRoutingGroup)
+		a.handle("DELETE "+p+"/{id}/audioRoutingGroups/{gid}", a.deleteAudioRoutingGroup)
 		a.handle("GET "+p+"/{id}/operations/{opid}", a.getOperation)
 		// Actions, by name: bound to the calls collection, to a call, to
 		// its participants, and to one participant.
@@ -434,6 +439,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Participant not found.")
 	case errors.Is(err, control.ErrNoSuchOperation):
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Operation not found.")
+	case errors.Is(err, call.ErrNoSuchRoutingGroup):
+		writeError(w, r, http.StatusNotFound, "itemNotFound", "Audio routing group not found.")
 	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees), errors.Is(err, call.ErrGroupFull):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
 	case errors.Is(err, call.ErrAnotherOnHold):

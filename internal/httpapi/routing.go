@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/graph"
+)
+
+// Audio routing groups: /communications/calls/{id}/audioRoutingGroups.
+
+func (a *API) routingContext(r *http.Request, callID string) string {
+	return a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + callID + "')/audioRoutingGroups"
+}
+
+func (a *API) createAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.AudioRoutingGroup
+	if !a.decode(w, r, &body) {
+		return
+	}
+	id := graph.NormalizeID(r.PathValue("id"))
+	g, err := a.calls.CreateAudioRoutingGroup(r.Context(), owner(p), p.Roles, id, body.Group())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := graph.AudioRoutingGroupOf(g)
+	out.ODataContext = a.routingContext(r, id) + "/$entity"
+	writeJSON(w, http.StatusOK, out) // Graph answers the creation 200, not 201
+}
+
+func (a *API) listAudioRoutingGroups(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	groups, err := a.calls.AudioRoutingGroups(r.Context(), owner(p), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body := graph.AudioRoutingGroupList{ODataContext: a.routingContext(r, id), Value: make([]graph.AudioRoutingGroup, len(groups))}
+	for i, g := range groups {
+		body.Value[i] = graph.AudioRoutingGroupOf(g)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (a *API) getAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	g, err := a.calls.AudioRoutingGroup(r.Context(), owner(p), id, r.PathValue("gid"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := graph.AudioRoutingGroupOf(g)
+	out.ODataContext = a.routingContext(r, id) + "/$entity"
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) updateAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.AudioRoutingGroup
+	if !a.decode(w, r, &body) {
+		return
+	}
+	id := graph.NormalizeID(r.PathValue("id"))
+	g, err := a.calls.UpdateAudioRoutingGroup(r.Context(), owner(p), p.Roles, id, r.PathValue("gid"), body.Change())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := graph.AudioRoutingGroupOf(g)
+	out.ODataContext = a.routingContext(r, id) + "/$entity"
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) deleteAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := graph.NormalizeID(r.PathValue("id"))
+	if err := a.calls.RemoveAudioRoutingGroup(r.Context(), owner(p), p.Roles, id, r.PathValue("gid")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
