@@ -15,6 +15,9 @@ const (
 	MuteParticipant    OperationType = "muteParticipant"
 	UnmuteParticipant  OperationType = "unmuteParticipant"
 	InviteParticipants OperationType = "inviteParticipants"
+	// AddLargeGalleryView adds the large gallery view to a group call: it
+	// runs, then completes by notification.
+	AddLargeGalleryView OperationType = "addLargeGalleryView"
 )
 
 // OperationStatus is where an operation is; the values are Graph's.

@@ -68,6 +68,27 @@ func (s *Service) PlayPrompt(ctx context.Context, owner call.Owner, id string, p
 	})
 }
 
+// AddLargeGalleryView adds the large gallery view to the owner's group
+// call: an operation that runs, and completes on the call's next turn, by
+// notification.
+func (s *Service) AddLargeGalleryView(ctx context.Context, owner call.Owner, id, clientContext string) (call.Operation, error) {
+	return s.mediaCommand(ctx, owner, id, func(u *unit, c *call.Call) (call.Operation, []call.Event, error) {
+		if !c.IsGroup() {
+			return call.Operation{}, nil, call.ErrNotGroupCall
+		}
+		if c.State != call.Established {
+			return call.Operation{}, nil, call.ErrNotEstablished
+		}
+		op, err := call.NewOperation(call.AddLargeGalleryView, clientContext, u.now)
+		if err != nil {
+			return op, nil, err
+		}
+		c.AddOperation(op)
+		u.touchCall(c)
+		return op, nil, nil
+	})
+}
+
 // Record queues a recordResponse on the owner's call.
 func (s *Service) Record(ctx context.Context, owner call.Owner, id string, req call.RecordRequest) (call.Operation, error) {
 	if req.Prompt != nil {

@@ -113,6 +113,22 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	writeJSON(w, http.StatusOK, body)
 }
 
+// addLargeGalleryView answers 202 with the running operation, as Graph
+// does; its completion comes by notification.
+func (a *API) addLargeGalleryView(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.ActionBody
+	if !a.decodeOptional(w, r, &body) {
+		return
+	}
+	id := graph.NormalizeID(r.PathValue("id"))
+	op, err := a.calls.AddLargeGalleryView(r.Context(), owner(p), id, body.ClientContext)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeOperationStatus(w, r, http.StatusAccepted, id, op)
+}
+
 // listOperations lists a call's operations: the relationship the schema
 // gives the call, which every Location header of an action points into.
 func (a *API) listOperations(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

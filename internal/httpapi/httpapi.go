@@ -134,6 +134,8 @@ func (a *API) routes() {
 			"sendDtmfTones":         a.sendDtmfTones,
 			"cancelMediaProcessing": a.cancelMediaProcessing,
 			"updateRecordingStatus": a.updateRecordingStatus,
+			// App-hosted media in group calls.
+			"addLargeGalleryView": a.addLargeGalleryView,
 		}})
 		a.routeActions(p+"/{id}/participants/{action}", actions{byName: map[string]handler{
 			"invite": a.invite,
