@@ -55,6 +55,10 @@ type Member struct {
 	// a simulated human.
 	LegID string `json:",omitzero"`
 	Muted bool   `json:",omitzero"`
+	// Sharing says the member's application shares its screen
+	// (changeScreenSharingRole sharer): its roster entry carries a
+	// screen-sharing video stream it sends.
+	Sharing bool `json:",omitzero"`
 	// Recording is what the member's application says of its recording
 	// (recording, notRecording, failed); OnHold says hold music plays to
 	// the member.
@@ -283,6 +287,25 @@ func (g *Group) SetOnHold(participantID string, on bool) (RosterChange, error) {
 		}
 	}
 	return g.change(participantID, func(m *Member) bool { m.OnHold = on; return true })
+}
+
+// SetScreenSharing makes an application's leg a sharer of its screen, or
+// a viewer again.
+func (g *Group) SetScreenSharing(participantID string, sharer bool) (RosterChange, error) {
+	m, ok := g.Member(participantID)
+	switch {
+	case !ok:
+		return RosterChange{}, ErrNoSuchMember
+	case m.Human():
+		return RosterChange{}, invalid("the screen-sharing role is an application's, not a person's")
+	}
+	return g.change(participantID, func(m *Member) bool {
+		if m.Sharing == sharer {
+			return false
+		}
+		m.Sharing = sharer
+		return true
+	})
 }
 
 // change applies fn to a member; a change it reports is a roster change.

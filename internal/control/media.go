@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	"time"
@@ -65,6 +66,35 @@ func (s *Service) PlayPrompt(ctx context.Context, owner call.Owner, id string, p
 	probed := s.probe(ctx, prompts)
 	return s.mediaCommand(ctx, owner, id, func(u *unit, c *call.Call) (call.Operation, []call.Event, error) {
 		return c.PlayPrompts(u.now, probed, clientContext, s.cfg.Timing)
+	})
+}
+
+// ChangeScreenSharingRole makes the owner's leg of a group call with
+// app-hosted media a sharer of its screen (role "sharer") or a viewer:
+// every leg gets the roster update.
+func (s *Service) ChangeScreenSharingRole(ctx context.Context, owner call.Owner, roles []string, id, role string) error {
+	if !hasRole(roles, "Calls.AccessMedia.All") {
+		return &PermissionError{Msg: "Insufficient permissions: changeScreenSharingRole needs the application permission Calls.AccessMedia.All."}
+	}
+	if role != "viewer" && role != "sharer" {
+		return &call.InvalidError{Msg: fmt.Sprintf("role %q: must be viewer or sharer", role)}
+	}
+	return s.do(ctx, func(u *unit) error {
+		c, g, err := u.groupLeg(owner, id)
+		if err != nil {
+			return err
+		}
+		if c.Media.Hosting != call.AppHosted {
+			return &call.InvalidError{Msg: "changeScreenSharingRole is for group calls with app-hosted media"}
+		}
+		if c.State != call.Established || c.GroupID == "" {
+			return call.ErrNotEstablished
+		}
+		change, err := g.SetScreenSharing(c.MyParticipantID, role == "sharer")
+		if err != nil {
+			return err
+		}
+		return u.rosterChanged(g, change)
 	})
 }
 

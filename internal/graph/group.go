@@ -275,10 +275,25 @@ func ParticipantOf(m call.Member) Participant {
 		}},
 		RosterSequenceNumber: m.Seq,
 	}
+	if m.Sharing {
+		// What Graph's changeScreenSharingRole page shows of a sharer.
+		p.MediaStreams = append(p.MediaStreams, MediaStream{
+			ODataType: TypeMediaStream,
+			MediaType: "videoBasedScreenSharing",
+			Label:     "applicationsharing-video",
+			SourceID:  "2",
+			Direction: "sendOnly",
+		})
+	}
 	if m.Recording != "" {
 		p.RecordingInfo = &RecordingInfo{ODataType: TypeRecordingInfo, RecordingStatus: m.Recording}
 	}
 	return p
+}
+
+// ScreenSharingRoleBody is the body of changeScreenSharingRole.
+type ScreenSharingRoleBody struct {
+	Role string `json:"role"`
 }
 
 // removedReason is the removedState.reason of participants who left.

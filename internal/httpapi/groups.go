@@ -129,6 +129,20 @@ func (a *API) addLargeGalleryView(w http.ResponseWriter, r *http.Request, p *aut
 	a.writeOperationStatus(w, r, http.StatusAccepted, id, op)
 }
 
+// changeScreenSharingRole answers 202 and no body; the roster update
+// tells every leg.
+func (a *API) changeScreenSharingRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var body graph.ScreenSharingRoleBody
+	if !a.decode(w, r, &body) {
+		return
+	}
+	if err := a.calls.ChangeScreenSharingRole(r.Context(), owner(p), p.Roles, graph.NormalizeID(r.PathValue("id")), body.Role); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
 // listOperations lists a call's operations: the relationship the schema
 // gives the call, which every Location header of an action points into.
 func (a *API) listOperations(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

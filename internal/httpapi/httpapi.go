@@ -135,7 +135,8 @@ func (a *API) routes() {
 			"cancelMediaProcessing": a.cancelMediaProcessing,
 			"updateRecordingStatus": a.updateRecordingStatus,
 			// App-hosted media in group calls.
-			"addLargeGalleryView": a.addLargeGalleryView,
+			"addLargeGalleryView":     a.addLargeGalleryView,
+			"changeScreenSharingRole": a.changeScreenSharingRole,
 		}})
 		a.routeActions(p+"/{id}/participants/{action}", actions{byName: map[string]handler{
 			"invite": a.invite,
