@@ -1,9 +1,9 @@
 package control
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
