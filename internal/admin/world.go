@@ -31,9 +31,11 @@ type World interface {
 	Speak(ctx context.Context, callID string, s sim.Speech) error
 	GroupTones(ctx context.Context, groupID, participantID, keys string) error
 	GroupSpeech(ctx context.Context, groupID, participantID string, s sim.Speech) error
+	DeviceQuality() []sim.DeviceQuality
 }
 
 func (a *API) worldRoutes() {
+	a.mux.HandleFunc("GET /callplane/device-quality", a.deviceQuality)
 	a.mux.HandleFunc("POST /callplane/calls", a.placeCall)
 	a.mux.HandleFunc("GET /callplane/calls/{id}", a.showCall)
 	a.mux.HandleFunc("GET /callplane/calls/{id}/timeline", a.timeline)
@@ -426,4 +428,15 @@ func (a *API) worldFailed(w http.ResponseWriter, err error) {
 		a.Log.Error("simulator", "err", err)
 		writeError(w, http.StatusInternalServerError, "generalException", "The simulator failed: "+err.Error())
 	}
+}
+
+// DeviceQualityList is the body of GET /callplane/device-quality: the
+// quality reports bots logged with logTeleconferenceDeviceQuality, oldest
+// first (the latest 100, of this node).
+type DeviceQualityList struct {
+	Value []sim.DeviceQuality `json:"value"`
+}
+
+func (a *API) deviceQuality(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, DeviceQualityList{Value: a.World.DeviceQuality()})
 }

@@ -64,6 +64,8 @@ type API struct {
 	// the actions routed, which name a route in its label.
 	metrics     *metrics.Metrics
 	actionNames map[string]bool
+	// deviceQuality, when set, keeps logged device quality reports.
+	deviceQuality func(appID string, quality json.RawMessage)
 }
 
 // Option configures an API.
@@ -72,6 +74,12 @@ type Option func(*API)
 // Loose lets requests without a bearer token act as the principal p
 // returns. Requests that do carry a token are still checked.
 func Loose(p func() *auth.Principal) Option { return func(a *API) { a.loose = p } }
+
+// DeviceQuality keeps the reports bots log with
+// logTeleconferenceDeviceQuality, once they are checked.
+func DeviceQuality(keep func(appID string, quality json.RawMessage)) Option {
+	return func(a *API) { a.deviceQuality = keep }
+}
 
 // Metrics counts and times every request in m.
 func Metrics(m *metrics.Metrics) Option { return func(a *API) { a.metrics = m } }
@@ -118,7 +126,9 @@ func (a *API) routes() {
 		a.handle("GET "+p+"/{id}/operations/{opid}", a.getOperation)
 		// Actions, by name: bound to the calls collection, to a call, to
 		// its participants, and to one participant.
-		a.routeActions(p+"/{action}", actions{byName: map[string]handler{}, entity: []string{http.MethodGet, http.MethodDelete}})
+		a.routeActions(p+"/{action}", actions{byName: map[string]handler{
+			"logTeleconferenceDeviceQuality": a.logDeviceQuality,
+		}, entity: []string{http.MethodGet, http.MethodDelete}})
 		a.routeActions(p+"/{id}/{action}", actions{byName: map[string]handler{
 			"keepAlive": a.keepAlive,
 			"mute":      a.muteSelf(true),

@@ -323,7 +323,7 @@ func Start(cfg Config) (s *Server, err error) {
 			}),
 			httpapi.Guard(s.sameOrigin))
 	}
-	opts = append(opts, httpapi.Faults(s.faults), httpapi.Metrics(s.metrics))
+	opts = append(opts, httpapi.Faults(s.faults), httpapi.Metrics(s.metrics), httpapi.DeviceQuality(world.LogDeviceQuality))
 	s.tokens.SetFailures(func(appID string) (auth.TokenFailure, bool) {
 		e, ok := s.faults.TokenRequest(appID)
 		return auth.TokenFailure{Status: e.Status, RetryAfter: e.RetryAfter, Latency: e.Latency, Rule: e.RuleID}, ok

@@ -35,6 +35,10 @@ type World struct {
 	mu     sync.RWMutex
 	people map[string]call.Person
 	shared bool
+
+	// quality are the device quality reports bots logged.
+	qualityMu sync.Mutex
+	quality   []DeviceQuality
 }
 
 // SharedStore says that other nodes write to the world's store too: people
@@ -51,8 +55,11 @@ func New(apps auth.Registry, st store.Store) *World {
 // was reset.
 func (w *World) Forget() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.people = nil
+	w.mu.Unlock()
+	w.qualityMu.Lock()
+	w.quality = nil
+	w.qualityMu.Unlock()
 }
 
 // Drive gives the world the control service whose commands it issues.
