@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -96,21 +97,9 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "badRequest", "app must be an application's client id.")
 		return
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxCallPage {
-			writeError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("limit must be a number from 1 to %d.", maxCallPage))
-			return
-		}
-		f.Limit = n
-	}
-	if b := q.Get("before"); b != "" {
-		cur, ok := parseCallCursor(b)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "badRequest", "before must be the cursor of a listing's @odata.nextLink.")
-			return
-		}
-		f.Before = cur
+	var ok bool
+	if f.Limit, f.Before, ok = readPage(w, q, f.Limit, maxCallPage); !ok {
+		return
 	}
 	calls, err := a.CallList.ListCalls(r.Context(), f)
 	if err != nil {
@@ -243,4 +232,27 @@ func resultInfo(r *call.Result) *graph.ResultInfo {
 		return nil
 	}
 	return &graph.ResultInfo{Code: r.Code, Subcode: r.Subcode, Message: r.Message}
+}
+
+// readPage reads a listing's limit (def when absent, 1 to most) and
+// before (a cursor of an @odata.nextLink), answering 400 if either is bad.
+func readPage(w http.ResponseWriter, q url.Values, def, most int) (limit int, before store.CallCursor, ok bool) {
+	limit = def
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > most {
+			writeError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("limit must be a number from 1 to %d.", most))
+			return 0, before, false
+		}
+		limit = n
+	}
+	if b := q.Get("before"); b != "" {
+		cur, parsed := parseCallCursor(b)
+		if !parsed {
+			writeError(w, http.StatusBadRequest, "badRequest", "before must be the cursor of a listing's @odata.nextLink.")
+			return 0, before, false
+		}
+		before = cur
+	}
+	return limit, before, true
 }

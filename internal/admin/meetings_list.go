@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -95,21 +94,9 @@ func (a *API) listMeetings(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Ended = &ended
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxMeetingPage {
-			writeError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("limit must be a number from 1 to %d.", maxMeetingPage))
-			return
-		}
-		f.Limit = n
-	}
-	if b := q.Get("before"); b != "" {
-		cur, ok := parseCallCursor(b)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "badRequest", "before must be the cursor of a listing's @odata.nextLink.")
-			return
-		}
-		f.Before = cur
+	var ok bool
+	if f.Limit, f.Before, ok = readPage(w, q, f.Limit, maxMeetingPage); !ok {
+		return
 	}
 	groups, err := a.GroupList.ListGroups(r.Context(), f)
 	if err != nil {
