@@ -449,96 +449,85 @@ func (s *Store) LiveCalls(ctx context.Context, owner call.Owner) ([]string, erro
 // tenant, newest first) or, with ChangedWithin, calls_changed (by tenant,
 // most recently saved first, by the database's clock).
 func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call, error) {
-	q := `SELECT id, data, version FROM calls WHERE true`
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
+	var l listing
+	l.q = `SELECT id, data, version FROM calls WHERE true`
 	if f.TenantID != "" {
-		q += ` AND tenant_id = ` + arg(f.TenantID)
+		l.q += ` AND tenant_id = ` + l.arg(f.TenantID)
 	}
 	if f.AppID != "" {
-		q += ` AND app_id = ` + arg(f.AppID)
+		l.q += ` AND app_id = ` + l.arg(f.AppID)
 	}
 	if f.State != "" {
-		q += ` AND state = ` + arg(string(f.State))
+		l.q += ` AND state = ` + l.arg(string(f.State))
 	}
-	if !f.Before.IsZero() {
-		q += ` AND (created_at, id) < (` + arg(f.Before.CreatedAt.UnixNano()) + `, ` + arg(f.Before.ID) + `)`
-	}
-	order := ` ORDER BY created_at DESC, id DESC`
-	if f.ChangedWithin > 0 {
-		q += ` AND changed_at >= ` + dbNow + ` - ` + arg(f.ChangedWithin.Nanoseconds())
-		order = ` ORDER BY changed_at DESC, id DESC`
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, _ := s.pool.Query(ctx, q+order+` LIMIT `+arg(limit), args...)
-	return collect(rows, func(row pgx.CollectableRow) (*call.Call, error) {
-		var (
-			id   string
-			data []byte
-			c    call.Call
-		)
-		if err := row.Scan(&id, &data, &c.Version); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(data, &c); err != nil {
-			return nil, fmt.Errorf("postgres: call %s: %w", id, err)
-		}
-		return &c, nil
-	})
+	return listDocuments(ctx, s, "call", l.page(f.Before, f.ChangedWithin, f.Limit), l.args, func(c *call.Call) *int64 { return &c.Version })
 }
 
 // ListGroups reads the groups the filter selects through groups_created
 // (by tenant, newest first) or, with ChangedWithin, groups_changed (by
 // tenant, most recently saved first, by the database's clock).
 func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Group, error) {
-	q := `SELECT id, data, version FROM groups WHERE true`
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
+	var l listing
+	l.q = `SELECT id, data, version FROM groups WHERE true`
 	if f.TenantID != "" {
-		q += ` AND tenant_id = ` + arg(f.TenantID)
+		l.q += ` AND tenant_id = ` + l.arg(f.TenantID)
 	}
 	if f.Ended != nil {
 		if *f.Ended {
-			q += ` AND ended_at IS NOT NULL`
+			l.q += ` AND ended_at IS NOT NULL`
 		} else {
-			q += ` AND ended_at IS NULL`
+			l.q += ` AND ended_at IS NULL`
 		}
 	}
-	if !f.Before.IsZero() {
-		q += ` AND (created_at, id) < (` + arg(f.Before.CreatedAt.UnixNano()) + `, ` + arg(f.Before.ID) + `)`
+	return listDocuments(ctx, s, "group", l.page(f.Before, f.ChangedWithin, f.Limit), l.args, func(g *call.Group) *int64 { return &g.Version })
+}
+
+// listing builds a listing's query and its numbered arguments.
+type listing struct {
+	q    string
+	args []any
+}
+
+func (l *listing) arg(v any) string {
+	l.args = append(l.args, v)
+	return fmt.Sprintf("$%d", len(l.args))
+}
+
+// page ends a listing of calls or groups the same way: after a cursor
+// (newest first), or what changed within the window (most recently saved
+// first), limit rows (100 if unset).
+func (l *listing) page(before store.CallCursor, changedWithin time.Duration, limit int) string {
+	if !before.IsZero() {
+		l.q += ` AND (created_at, id) < (` + l.arg(before.CreatedAt.UnixNano()) + `, ` + l.arg(before.ID) + `)`
 	}
 	order := ` ORDER BY created_at DESC, id DESC`
-	if f.ChangedWithin > 0 {
-		q += ` AND changed_at >= ` + dbNow + ` - ` + arg(f.ChangedWithin.Nanoseconds())
+	if changedWithin > 0 {
+		l.q += ` AND changed_at >= ` + dbNow + ` - ` + l.arg(changedWithin.Nanoseconds())
 		order = ` ORDER BY changed_at DESC, id DESC`
 	}
-	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, _ := s.pool.Query(ctx, q+order+` LIMIT `+arg(limit), args...)
-	return collect(rows, func(row pgx.CollectableRow) (*call.Group, error) {
+	return l.q + order + ` LIMIT ` + l.arg(limit)
+}
+
+// listDocuments runs a listing of rows (id, data, version) and decodes
+// each document, with its version.
+func listDocuments[T any](ctx context.Context, s *Store, kind, query string, args []any, version func(*T) *int64) ([]*T, error) {
+	rows, _ := s.pool.Query(ctx, query, args...)
+	return collect(rows, func(row pgx.CollectableRow) (*T, error) {
 		var (
 			id   string
 			data []byte
-			g    call.Group
+			doc  T
 		)
-		if err := row.Scan(&id, &data, &g.Version); err != nil {
+		if err := row.Scan(&id, &data, version(&doc)); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(data, &g); err != nil {
-			return nil, fmt.Errorf("postgres: group %s: %w", id, err)
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("postgres: %s %s: %w", kind, id, err)
 		}
-		return &g, nil
+		return &doc, nil
 	})
 }
 

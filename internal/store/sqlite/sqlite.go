@@ -594,41 +594,8 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call
 		q += ` AND state = ?`
 		args = append(args, string(f.State))
 	}
-	if !f.Before.IsZero() {
-		q += ` AND (created_at, id) < (?, ?)`
-		args = append(args, f.Before.CreatedAt.UnixNano(), f.Before.ID)
-	}
-	order := ` ORDER BY created_at DESC, id DESC`
-	if f.ChangedWithin > 0 {
-		q += ` AND changed_at >= ?`
-		args = append(args, time.Now().Add(-f.ChangedWithin).UnixNano())
-		order = ` ORDER BY changed_at DESC, id DESC`
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.read.QueryContext(ctx, q+order+` LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*call.Call
-	for rows.Next() {
-		var (
-			id   string
-			data []byte
-			c    call.Call
-		)
-		if err := rows.Scan(&id, &data, &c.Version); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(data, &c); err != nil {
-			return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
-		}
-		out = append(out, &c)
-	}
-	return out, rows.Err()
+	q, args = page(q, args, f.Before, f.ChangedWithin, f.Limit)
+	return listDocuments(ctx, s, "call", q, args, func(c *call.Call) *int64 { return &c.Version })
 }
 
 // ListGroups reads the groups the filter selects through groups_created
@@ -648,39 +615,52 @@ func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Gr
 			q += ` AND ended_at IS NULL`
 		}
 	}
-	if !f.Before.IsZero() {
+	q, args = page(q, args, f.Before, f.ChangedWithin, f.Limit)
+	return listDocuments(ctx, s, "group", q, args, func(g *call.Group) *int64 { return &g.Version })
+}
+
+// page ends a listing of calls or groups the same way: after a cursor
+// (newest first), or what changed within the window (most recently saved
+// first), limit rows (100 if unset).
+func page(q string, args []any, before store.CallCursor, changedWithin time.Duration, limit int) (string, []any) {
+	if !before.IsZero() {
 		q += ` AND (created_at, id) < (?, ?)`
-		args = append(args, f.Before.CreatedAt.UnixNano(), f.Before.ID)
+		args = append(args, before.CreatedAt.UnixNano(), before.ID)
 	}
 	order := ` ORDER BY created_at DESC, id DESC`
-	if f.ChangedWithin > 0 {
+	if changedWithin > 0 {
 		q += ` AND changed_at >= ?`
-		args = append(args, time.Now().Add(-f.ChangedWithin).UnixNano())
+		args = append(args, time.Now().Add(-changedWithin).UnixNano())
 		order = ` ORDER BY changed_at DESC, id DESC`
 	}
-	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.read.QueryContext(ctx, q+order+` LIMIT ?`, append(args, limit)...)
+	return q + order + ` LIMIT ?`, append(args, limit)
+}
+
+// listDocuments runs a listing of rows (id, data, version) and decodes
+// each document, with its version.
+func listDocuments[T any](ctx context.Context, s *Store, kind, query string, args []any, version func(*T) *int64) ([]*T, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*call.Group
+	var out []*T
 	for rows.Next() {
 		var (
 			id   string
 			data []byte
-			g    call.Group
+			doc  T
 		)
-		if err := rows.Scan(&id, &data, &g.Version); err != nil {
+		if err := rows.Scan(&id, &data, version(&doc)); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(data, &g); err != nil {
-			return nil, fmt.Errorf("sqlite: group %s: %w", id, err)
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("sqlite: %s %s: %w", kind, id, err)
 		}
-		out = append(out, &g)
+		out = append(out, &doc)
 	}
 	return out, rows.Err()
 }
