@@ -129,13 +129,8 @@ func (s *Server) joinCluster(ctx context.Context) error {
 // memory, with no command running.
 func (s *Server) forget(ctx context.Context) error {
 	return s.calls.Exclusive(func() error {
-		s.delivery.Forget()
-		var err error
-		if s.requests != nil {
-			err = s.requests.Forget(ctx)
-		}
-		s.world.Forget()
-		s.engine.Forget()
+		err := s.dropQueued(ctx)
+		s.dropCaches()
 		s.faults.Forget()
 		s.log.Info("reset by another node: every call, meeting, person and notification forgotten")
 		return errors.Join(err, s.faults.Reload(ctx))

@@ -623,17 +623,13 @@ func (s *Server) Notifications(ctx context.Context, f store.Filter) ([]store.Not
 // tokens minted before still work. It returns once the reset is complete.
 func (s *Server) Reset(ctx context.Context) error {
 	err := s.calls.Exclusive(func() error {
-		s.delivery.Forget()
-		if s.requests != nil {
-			if err := s.requests.Forget(ctx); err != nil {
-				return err
-			}
+		if err := s.dropQueued(ctx); err != nil {
+			return err
 		}
 		if err := s.store.Reset(ctx); err != nil {
 			return err
 		}
-		s.world.Forget()
-		s.engine.Forget()
+		s.dropCaches()
 		if err := s.faults.Clear(); err != nil {
 			return err
 		}
@@ -646,6 +642,24 @@ func (s *Server) Reset(ctx context.Context) error {
 		err = s.cluster.node.AnnounceReset(ctx)
 	}
 	return err
+}
+
+// dropQueued drops what this node has yet to do for the world's calls:
+// notifications to deliver, requests to record. Call it with no command
+// running (Exclusive).
+func (s *Server) dropQueued(ctx context.Context) error {
+	s.delivery.Forget()
+	if s.requests != nil {
+		return s.requests.Forget(ctx)
+	}
+	return nil
+}
+
+// dropCaches empties what this node remembers of the store's world
+// (people, prompts), once the store has been reset.
+func (s *Server) dropCaches() {
+	s.world.Forget()
+	s.engine.Forget()
 }
 
 // Shutdown stops accepting requests, lets those in flight finish, stops the
