@@ -180,7 +180,12 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler) {
 		return
 	}
 	started := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	// ServeHTTP's writer records the status already when metrics or debug
+	// logs are on: one per request is enough.
+	sw, ok := w.(*statusWriter)
+	if !ok {
+		sw = &statusWriter{ResponseWriter: w}
+	}
 	if !a.inject(sw, r, p) {
 		h(sw, r, p)
 	}
