@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/admin"
+	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/store"
 )
 
@@ -200,28 +201,43 @@ func (h *hub) pollCalls(ctx context.Context, st *pollState) {
 		}
 		return
 	}
-	seen := make(map[string]int64, len(calls))
 	var changed []admin.CallSummary
-	for _, c := range calls {
-		seen[c.ID] = c.Version
-		if v, ok := st.calls[c.ID]; !ok || v != c.Version {
-			changed = append(changed, admin.SummaryOf(c))
-		}
-	}
-	full := len(calls) == changedLimit
-	st.calls = seen
+	st.calls, changed = changes(calls, st.calls, func(c *call.Call) (string, int64) { return c.ID, c.Version }, admin.SummaryOf)
 	if len(changed) == 0 {
 		return
 	}
+	full := len(calls) == changedLimit
 	h.each(func(s *stream) {
-		if s.calls == nil {
-			s.calls = make(map[string]admin.CallSummary)
-		}
-		for _, c := range changed {
-			s.calls[c.ID] = c
-		}
+		s.calls = merge(s.calls, changed, func(c admin.CallSummary) string { return c.ID })
 		s.resync = s.resync || full
 	})
+}
+
+// changes compares the versions of what a poll read with the previous
+// poll's: it returns the new versions, and the rows of what is new or
+// changed.
+func changes[T, R any](read []*T, previous map[string]int64, key func(*T) (string, int64), row func(*T) R) (map[string]int64, []R) {
+	seen := make(map[string]int64, len(read))
+	var changed []R
+	for _, x := range read {
+		id, version := key(x)
+		seen[id] = version
+		if v, ok := previous[id]; !ok || v != version {
+			changed = append(changed, row(x))
+		}
+	}
+	return seen, changed
+}
+
+// merge adds rows to what a stream has yet to send, by id.
+func merge[R any](pending map[string]R, rows []R, id func(R) string) map[string]R {
+	if pending == nil {
+		pending = make(map[string]R, len(rows))
+	}
+	for _, r := range rows {
+		pending[id(r)] = r
+	}
+	return pending
 }
 
 func (h *hub) pollOutbox(ctx context.Context, st *pollState) {
@@ -287,26 +303,14 @@ func (h *hub) pollGroups(ctx context.Context, st *pollState) {
 		}
 		return
 	}
-	seen := make(map[string]int64, len(groups))
 	var changed []admin.MeetingSummary
-	for _, g := range groups {
-		seen[g.ID] = g.Version
-		if v, ok := st.groups[g.ID]; !ok || v != g.Version {
-			changed = append(changed, admin.MeetingSummaryOf(g))
-		}
-	}
-	full := len(groups) == changedLimit
-	st.groups = seen
+	st.groups, changed = changes(groups, st.groups, func(g *call.Group) (string, int64) { return g.ID, g.Version }, admin.MeetingSummaryOf)
 	if len(changed) == 0 {
 		return
 	}
+	full := len(groups) == changedLimit
 	h.each(func(s *stream) {
-		if s.groups == nil {
-			s.groups = make(map[string]admin.MeetingSummary)
-		}
-		for _, g := range changed {
-			s.groups[g.ID] = g
-		}
+		s.groups = merge(s.groups, changed, func(g admin.MeetingSummary) string { return g.ID })
 		s.groupsResync = s.groupsResync || full
 	})
 }
