@@ -273,6 +273,13 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, e)
 }
 
+// WriteError and WriteJSON answer in the admin API's format, for the
+// surfaces that stand in front of it (the console).
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	writeError(w, status, code, message)
+}
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callplane/callplane/internal/admin"
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/httpx"
@@ -432,22 +433,13 @@ func (a audioWriter) Write(p []byte) (int, error) {
 	return a.ResponseWriter.Write(p)
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
+// writeError and writeJSON answer in the admin API's format, never cached.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	var e errorBody
-	e.Error.Code, e.Error.Message = code, message
-	writeJSON(w, status, e)
+	w.Header().Set("Cache-Control", "no-store")
+	admin.WriteError(w, status, code, message)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	admin.WriteJSON(w, status, v)
 }
