@@ -236,14 +236,25 @@ func (n *Node) Leave(ctx context.Context) error {
 // AnnounceReset tells the other nodes that this one reset the world, and
 // returns once they have forgotten it too.
 func (n *Node) AnnounceReset(ctx context.Context) error {
+	return announced(ctx, n.store.pool, n.id, n.log, eventReset, n.id, func(pgx.Tx) (bool, error) { return true, nil })
+}
+
+// announced runs change in a transaction that, when change says it changed
+// something, also tells every node (an event of kind, with arg); once it
+// commits, it returns when every live node but self has acted on it
+// (log, if set, hears of a node that did not in time).
+func announced(ctx context.Context, pool *pgxpool.Pool, self string, log *slog.Logger, kind, arg string, change func(pgx.Tx) (bool, error)) error {
 	var event int64
-	err := pgx.BeginFunc(ctx, n.store.pool, func(tx pgx.Tx) error {
-		var err error
-		event, err = broadcast(ctx, tx, eventReset, n.id)
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		changed, err := change(tx)
+		if err != nil || !changed {
+			return err
+		}
+		event, err = broadcast(ctx, tx, kind, arg)
 		return err
 	})
-	if err == nil {
-		awaitEvent(ctx, n.store.pool, n.id, event, n.log)
+	if err == nil && event != 0 {
+		awaitEvent(ctx, pool, self, event, log)
 	}
 	return err
 }

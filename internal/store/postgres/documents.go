@@ -37,8 +37,7 @@ func (d Documents) LoadDocument(ctx context.Context, name string) ([]byte, int64
 // SaveDocument saves the document and returns once every other live node
 // has read it.
 func (d Documents) SaveDocument(ctx context.Context, name string, doc []byte, version int64) error {
-	var event int64
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	return announced(ctx, d.pool, d.node, nil, eventDocument, name, func(tx pgx.Tx) (bool, error) {
 		var tag interface{ RowsAffected() int64 }
 		var err error
 		if version == 0 {
@@ -47,16 +46,11 @@ func (d Documents) SaveDocument(ctx context.Context, name string, doc []byte, ve
 			tag, err = tx.Exec(ctx, `UPDATE documents SET version = version + 1, data = $2 WHERE name = $1 AND version = $3`, name, doc, version)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if tag.RowsAffected() == 0 {
-			return auth.ErrStaleDocument
+			return false, auth.ErrStaleDocument
 		}
-		event, err = broadcast(ctx, tx, eventDocument, name)
-		return err
+		return true, nil
 	})
-	if err == nil {
-		awaitEvent(ctx, d.pool, d.node, event, nil)
-	}
-	return err
 }

@@ -25,20 +25,6 @@ var _ fault.Shared = FaultRules{}
 // FaultRules returns the store's fault rules.
 func (s *Store) FaultRules() FaultRules { return FaultRules{pool: s.pool, node: s.node} }
 
-// changed tells every node the rules changed, in the transaction that
-// changes them; wait, after the commit, returns once they all know.
-func (f FaultRules) changed(ctx context.Context, tx pgx.Tx, event *int64) error {
-	var err error
-	*event, err = broadcast(ctx, tx, eventFaults, "")
-	return err
-}
-
-func (f FaultRules) wait(ctx context.Context, event int64) {
-	if event != 0 {
-		awaitEvent(ctx, f.pool, f.node, event, nil)
-	}
-}
-
 func (f FaultRules) LoadRules(ctx context.Context) ([]fault.Rule, error) {
 	rows, _ := f.pool.Query(ctx, `SELECT rule, matched FROM fault_rules
 		WHERE (times = 0 OR matched < times) AND (expires_at IS NULL OR expires_at > $1)
@@ -61,63 +47,43 @@ func (f FaultRules) LoadRules(ctx context.Context) ([]fault.Rule, error) {
 }
 
 func (f FaultRules) AddRule(ctx context.Context, r fault.Rule) (fault.Rule, error) {
-	var event int64
-	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+	err := announced(ctx, f.pool, f.node, nil, eventFaults, "", func(tx pgx.Tx) (bool, error) {
 		var number int64
 		if err := tx.QueryRow(ctx, `SELECT nextval('fault_rule_numbers')`).Scan(&number); err != nil {
-			return err
+			return false, err
 		}
 		r.ID = fmt.Sprintf("fault-%d", number)
 		data, err := json.Marshal(r)
 		if err != nil {
-			return err
+			return false, err
 		}
 		var expires *int64
 		if r.ExpiresAt != nil {
 			at := r.ExpiresAt.UnixNano()
 			expires = &at
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO fault_rules (id, number, times, expires_at, rule) VALUES ($1, $2, $3, $4, $5)`,
-			r.ID, number, r.Times, expires, data); err != nil {
-			return err
-		}
-		return f.changed(ctx, tx, &event)
+		_, err = tx.Exec(ctx, `INSERT INTO fault_rules (id, number, times, expires_at, rule) VALUES ($1, $2, $3, $4, $5)`,
+			r.ID, number, r.Times, expires, data)
+		return err == nil, err
 	})
-	if err == nil {
-		f.wait(ctx, event)
-	}
 	return r, err
 }
 
 func (f FaultRules) RemoveRule(ctx context.Context, id string) (bool, error) {
 	removed := false
-	var event int64
-	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+	err := announced(ctx, f.pool, f.node, nil, eventFaults, "", func(tx pgx.Tx) (bool, error) {
 		tag, err := tx.Exec(ctx, `DELETE FROM fault_rules WHERE id = $1 AND (times = 0 OR matched < times)`, id)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		removed = true
-		return f.changed(ctx, tx, &event)
+		removed = err == nil && tag.RowsAffected() > 0
+		return removed, err
 	})
-	if err == nil {
-		f.wait(ctx, event)
-	}
 	return removed, err
 }
 
 func (f FaultRules) ClearRules(ctx context.Context) error {
-	var event int64
-	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM fault_rules`); err != nil {
-			return err
-		}
-		return f.changed(ctx, tx, &event)
+	return announced(ctx, f.pool, f.node, nil, eventFaults, "", func(tx pgx.Tx) (bool, error) {
+		_, err := tx.Exec(ctx, `DELETE FROM fault_rules`)
+		return err == nil, err
 	})
-	if err == nil {
-		f.wait(ctx, event)
-	}
-	return err
 }
 
 func (f FaultRules) UseRule(ctx context.Context, id string) (bool, error) {
