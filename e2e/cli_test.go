@@ -217,6 +217,18 @@ func TestSimCommands(t *testing.T) {
 	if len(m.Participants) != 2 || !strings.Contains(shown, `"isMuted":true`) {
 		t.Fatalf("meeting show printed %s", shown)
 	}
+	shared := output(t, nil, append([]string{"sim", "person", "share", m.ID, m.Participants[0].ID}, data...)...)
+	var session struct {
+		ID            string `json:"id"`
+		ParticipantID string `json:"participantId"`
+	}
+	if json.Unmarshal([]byte(shared), &session); session.ID == "" || session.ParticipantID != m.Participants[0].ID || !strings.Contains(output(t, nil, append([]string{"sim", "meeting", "show", m.ID}, data...)...), `"contentSharing"`) {
+		t.Fatalf("person share printed %s", shared)
+	}
+	output(t, nil, append([]string{"sim", "person", "unshare", m.ID, m.Participants[0].ID}, data...)...)
+	if shown := output(t, nil, append([]string{"sim", "meeting", "show", m.ID}, data...)...); strings.Contains(shown, `"contentSharing"`) {
+		t.Fatalf("after unshare, meeting show printed %s", shown)
+	}
 	output(t, nil, append([]string{"sim", "meeting", "end", m.ID}, data...)...)
 	json.Unmarshal([]byte(output(t, nil, append([]string{"sim", "meeting", "show", m.ID}, data...)...)), &m)
 	if !m.Ended {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/control"
@@ -18,6 +19,7 @@ type Simulator interface {
 	AddPerson(ctx context.Context, groupID string, person call.Identity) (call.Member, error)
 	RemoveFromGroup(ctx context.Context, groupID, participantID string) error
 	MuteInGroup(ctx context.Context, groupID, participantID string, muted bool) error
+	ShareInGroup(ctx context.Context, groupID, participantID string, sharing bool) (call.ContentSession, error)
 	EndGroup(ctx context.Context, groupID string) error
 }
 
@@ -31,6 +33,8 @@ func (a *API) simulatorRoutes() {
 	a.mux.HandleFunc("DELETE /callplane/meetings/{id}/participants/{pid}", a.removeParticipant)
 	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/mute", a.mute(true))
 	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/unmute", a.mute(false))
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/share", a.share)
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/unshare", a.unshare)
 }
 
 // MeetingRequest creates a meeting: its subject, organizer, and the people
@@ -62,6 +66,21 @@ type GroupView struct {
 	// tokenMeetingInfo.
 	JoinInfo     *graph.MeetingJoinInfo `json:"joinInfo,omitempty"`
 	Participants []ParticipantView      `json:"participants"`
+	// ContentSharing is the presentation under way, if any.
+	ContentSharing *ContentSharingView `json:"contentSharing,omitempty"`
+}
+
+// ContentSharingView is a content sharing session as the simulator shows
+// it: its id (the bots' contentSharingSession id), who presents, since
+// when.
+type ContentSharingView struct {
+	ID            string    `json:"id"`
+	ParticipantID string    `json:"participantId"`
+	StartedAt     time.Time `json:"startedDateTime"`
+}
+
+func contentSharingView(s call.ContentSession) *ContentSharingView {
+	return &ContentSharingView{ID: s.ID, ParticipantID: s.Presenter, StartedAt: s.StartedAt.UTC()}
 }
 
 // ParticipantView is a roster entry; CallID names the call resource of an
@@ -79,6 +98,9 @@ func viewOf(g *call.Group) GroupView {
 	}
 	for _, m := range g.Members {
 		v.Participants = append(v.Participants, ParticipantView{Participant: graph.ParticipantOf(m), CallID: m.LegID})
+	}
+	if g.Content != nil {
+		v.ContentSharing = contentSharingView(*g.Content)
 	}
 	return v
 }
@@ -177,6 +199,26 @@ func (a *API) mute(muted bool) http.HandlerFunc {
 	}
 }
 
+// share has a person present their screen: 200 with the session, new or
+// taken over from another presenter.
+func (a *API) share(w http.ResponseWriter, r *http.Request) {
+	s, err := a.Sim.ShareInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), true)
+	if err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, contentSharingView(s))
+}
+
+// unshare ends the person's presentation.
+func (a *API) unshare(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.Sim.ShareInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), false); err != nil {
+		a.simFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (a *API) simFailed(w http.ResponseWriter, err error) {
 	var invalid *call.InvalidError
 	switch {
@@ -186,6 +228,8 @@ func (a *API) simFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "notFound", "No such participant.")
 	case errors.Is(err, call.ErrGroupEnded):
 		writeError(w, http.StatusConflict, "conflict", "The meeting or group call has ended.")
+	case errors.Is(err, call.ErrNotSharing):
+		writeError(w, http.StatusConflict, "conflict", "The participant is not sharing their screen.")
 	case errors.Is(err, call.ErrGroupFull):
 		writeError(w, http.StatusConflict, "conflict", "The meeting or group call is full: it has "+strconv.Itoa(call.MaxGroupSize)+" participants.")
 	case errors.As(err, &invalid):

@@ -23,6 +23,9 @@ type Group struct {
 	// Meeting is set for a meeting, nil for an ad-hoc group call.
 	Meeting *Meeting `json:",omitzero"`
 	Members []Member `json:",omitzero"`
+	// Content is the presentation under way: a person sharing their
+	// screen.
+	Content *ContentSession `json:",omitzero"`
 	// RosterSeq numbers the roster's changes; each member carries the number
 	// of the change that last touched it.
 	RosterSeq int64 `json:",omitzero"`
@@ -55,9 +58,9 @@ type Member struct {
 	// a simulated human.
 	LegID string `json:",omitzero"`
 	Muted bool   `json:",omitzero"`
-	// Sharing says the member's application shares its screen
-	// (changeScreenSharingRole sharer): its roster entry carries a
-	// screen-sharing video stream it sends.
+	// Sharing says the member shares its screen (an application through
+	// changeScreenSharingRole, a person through the simulator): its
+	// roster entry carries a screen-sharing video stream it sends.
 	Sharing bool `json:",omitzero"`
 	// Recording is what the member's application says of its recording
 	// (recording, notRecording, failed); OnHold says hold music plays to
@@ -79,6 +82,9 @@ type RosterChange struct {
 	Removed []Member
 	// Joined are the participants this change brought in.
 	Joined []string
+	// Content is what the change did to the group call's content sharing,
+	// if anything.
+	Content *ContentChange
 }
 
 // HasJoined reports whether the participant joined with this change.
@@ -228,7 +234,9 @@ func (g *Group) Leave(participantID string, now time.Time) (RosterChange, error)
 	if len(g.Members) == 0 && g.Meeting == nil {
 		g.Ended, g.EndedAt = true, now
 	}
-	return RosterChange{Seq: g.RosterSeq, Removed: []Member{m}}, nil
+	change := RosterChange{Seq: g.RosterSeq, Removed: []Member{m}}
+	g.endPresentationOf(m.ParticipantID, &change)
+	return change, nil
 }
 
 // SetMuted server-mutes or unmutes a participant. Muting a muted participant
@@ -326,7 +334,7 @@ func (g *Group) change(participantID string, fn func(*Member) bool) (RosterChang
 // members that were applications' legs: their calls end too.
 func (g *Group) End(now time.Time) []Member {
 	legs := g.Legs()
-	g.Members = nil
+	g.Members, g.Content = nil, nil
 	g.RosterSeq++
 	g.Ended, g.EndedAt = true, now
 	return legs
@@ -344,6 +352,7 @@ type MeetingKey struct {
 func (g *Group) Clone() *Group {
 	d := *g
 	d.Meeting = clonePtr(g.Meeting)
+	d.Content = clonePtr(g.Content)
 	d.Members = slices.Clone(g.Members)
 	return &d
 }

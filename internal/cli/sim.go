@@ -27,6 +27,8 @@ var simCommands = []struct {
 	{"person", "remove", "MEETING PARTICIPANT", "take a participant out (a bot's leg ends: removed by another participant)", fixedPath[simOptions](http.MethodDelete, "/callplane/meetings/%s/participants/%s")},
 	{"person", "mute", "MEETING PARTICIPANT", "server-mute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/mute")},
 	{"person", "unmute", "MEETING PARTICIPANT", "unmute a participant", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/unmute")},
+	{"person", "share", "MEETING PARTICIPANT", "a person presents their screen (a content sharing session starts, or is taken over)", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/share")},
+	{"person", "unshare", "MEETING PARTICIPANT", "a person stops presenting (the content sharing session ends)", fixedPath[simOptions](http.MethodPost, "/callplane/meetings/%s/participants/%s/unshare")},
 	{"call", "place", "", "a person calls a bot: --from user:ID[:NAME] or phone:+E164, --to app[:CLIENT_ID] or phone:+E164; prints the call id", simPlaceCall},
 	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome, and its timeline", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
 	{"call", "timeline", "CALL", "print a call's timeline: the bot's requests, the notifications and their acknowledgements, the person's actions", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s/timeline")},

@@ -313,3 +313,74 @@ func (s *Service) EndGroup(ctx context.Context, groupID string) error {
 		return u.end(g, call.ConversationEnded)
 	})
 }
+
+// ShareInGroup has a person in a group call start presenting their screen
+// (sharing true) or stop; it returns the session started, taken over or
+// ended.
+func (s *Service) ShareInGroup(ctx context.Context, groupID, participantID string, sharing bool) (call.ContentSession, error) {
+	var session call.ContentSession
+	err := s.do(ctx, func(u *unit) error {
+		g, err := u.group(groupID)
+		if err != nil {
+			return err
+		}
+		var change call.RosterChange
+		if sharing {
+			change, err = g.StartSharing(participantID, u.now)
+		} else {
+			change, err = g.StopSharing(participantID)
+		}
+		if err != nil {
+			return err
+		}
+		if change.Content != nil {
+			session = change.Content.Session
+		} else if g.Content != nil {
+			session = *g.Content // shared already
+		}
+		return u.rosterChanged(g, change)
+	})
+	return session, err
+}
+
+// ContentSharingSessions lists the content sharing sessions of the owner's
+// call: the presentation under way in its group call.
+func (s *Service) ContentSharingSessions(ctx context.Context, owner call.Owner, callID string) ([]call.ContentSession, error) {
+	var sessions []call.ContentSession
+	err := s.do(ctx, func(u *unit) error {
+		g, err := u.sharingGroup(owner, callID)
+		sessions = g.ContentSessions()
+		return err
+	})
+	return sessions, err
+}
+
+// ContentSharingSession returns one content sharing session of the owner's
+// call.
+func (s *Service) ContentSharingSession(ctx context.Context, owner call.Owner, callID, sessionID string) (call.ContentSession, error) {
+	var session call.ContentSession
+	err := s.do(ctx, func(u *unit) error {
+		g, err := u.sharingGroup(owner, callID)
+		if err != nil {
+			return err
+		}
+		session, err = g.ContentSession(sessionID)
+		return err
+	})
+	return session, err
+}
+
+// sharingGroup returns the group call whose presentations the owner's call
+// sees: none (an empty group) for a peer-to-peer call or a leg not yet in
+// its meeting.
+func (u *unit) sharingGroup(owner call.Owner, callID string) (*call.Group, error) {
+	c, err := u.ownCall(owner, callID)
+	if err != nil || c.GroupID == "" {
+		return &call.Group{}, err
+	}
+	g, err := u.group(c.GroupID)
+	if err != nil {
+		return &call.Group{}, err
+	}
+	return g, nil
+}

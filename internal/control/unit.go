@@ -377,7 +377,9 @@ func (u *unit) admit(groupID string, invitees []call.Participant) error {
 // rosterChanged saves the group and tells every leg still in it: the whole
 // roster, or only the change for legs that asked for delta rosters (a leg
 // that just joined gets the whole roster either way). A roster larger than
-// call.MaxFullRoster is never sent whole: every leg gets the change.
+// call.MaxFullRoster is never sent whole: every leg gets the change. Legs
+// that asked for content sharing notifications hear what the change did to
+// the presentation under way.
 func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 	u.touchGroup(g)
 	if change.Empty() {
@@ -395,6 +397,24 @@ func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 		if err := u.notify(leg, body); err != nil {
 			return err
 		}
+		if content := contentNews(g, change, m.ParticipantID); content != nil && leg.Options.ContentSharingNotifications {
+			if err := u.notify(leg, graph.ContentSharingNotification(leg.ID, *content)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// contentNews is what a leg hears of content sharing with a roster change:
+// what the change did to it, or, for a leg that just joined, the
+// presentation already under way.
+func contentNews(g *call.Group, change call.RosterChange, participantID string) *call.ContentChange {
+	if change.Content != nil {
+		return change.Content
+	}
+	if g.Content != nil && change.HasJoined(participantID) {
+		return &call.ContentChange{Change: call.Created, Session: *g.Content}
 	}
 	return nil
 }

@@ -124,6 +124,8 @@ func (a *API) routes() {
 		a.handle("PATCH "+p+"/{id}/audioRoutingGroups/{gid}", a.updateAudioRoutingGroup)
 		a.handle("DELETE "+p+"/{id}/audioRoutingGroups/{gid}", a.deleteAudioRoutingGroup)
 		a.handle("GET "+p+"/{id}/operations/{opid}", a.getOperation)
+		a.handle("GET "+p+"/{id}/contentSharingSessions", a.listContentSharingSessions)
+		a.handle("GET "+p+"/{id}/contentSharingSessions/{sid}", a.getContentSharingSession)
 		// Actions, by name: bound to the calls collection, to a call, to
 		// its participants, and to one participant.
 		a.routeActions(p+"/{action}", actions{byName: map[string]handler{
@@ -459,6 +461,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Operation not found.")
 	case errors.Is(err, call.ErrNoSuchRoutingGroup):
 		writeError(w, r, http.StatusNotFound, "itemNotFound", "Audio routing group not found.")
+	case errors.Is(err, call.ErrNoSuchContentSession):
+		writeError(w, r, http.StatusNotFound, "itemNotFound", "Content sharing session not found.")
 	case errors.Is(err, call.ErrNotGroupCall), errors.Is(err, call.ErrTooManyInvitees), errors.Is(err, call.ErrGroupFull):
 		writeError(w, r, http.StatusBadRequest, "BadRequest", sentence(err.Error()))
 	case errors.Is(err, call.ErrAnotherOnHold):
