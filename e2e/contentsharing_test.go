@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/callplane/callplane/internal/admin"
@@ -76,8 +77,8 @@ func waitSharingNews(t *testing.T, l *leg, want ...string) {
 	}
 }
 
-// TestContentSharingSessions: people in a meeting start, take over and
-// stop presenting through the simulator; a bot whose call asked for it
+// TestContentSharingSessions: people in a meeting start, take over,
+// change (another window) and stop presenting through the simulator; a bot whose call asked for it
 // hears created, updated and deleted on …/contentsharingsessions as
 // Graph's contentSharingSession page shows (a bot joining during a
 // presentation hears it created), a bot that did not ask hears nothing of
@@ -143,6 +144,8 @@ func TestContentSharingSessions(t *testing.T) {
 		t.Fatalf("bob takes over: %+v, want alice's session presented by bob", again)
 	}
 	waitSharingNews(t, listening, "created "+session.ID, "updated "+session.ID)
+	share(bob) // another window
+	waitSharingNews(t, listening, "created "+session.ID, "updated "+session.ID, "updated "+session.ID)
 	late := joinSharing(t, env, m)
 	waitSharingNews(t, late, "created "+session.ID)
 
@@ -150,7 +153,7 @@ func TestContentSharingSessions(t *testing.T) {
 	if r := unshare(bob); r.Status != http.StatusNoContent {
 		t.Fatalf("bob stops: %d %s", r.Status, r.Body)
 	}
-	waitSharingNews(t, listening, "created "+session.ID, "updated "+session.ID, "deleted "+session.ID)
+	waitSharingNews(t, listening, "created "+session.ID, "updated "+session.ID, "updated "+session.ID, "deleted "+session.ID)
 	waitSharingNews(t, late, "created "+session.ID, "deleted "+session.ID)
 	if got := list(quiet); len(got) != 0 {
 		t.Fatalf("sessions after the presentation: %q", got)
@@ -168,13 +171,63 @@ func TestContentSharingSessions(t *testing.T) {
 	}
 	checkNotificationSchemas(t, listening.bot, quiet.bot, late.bot)
 
-	// A peer-to-peer call has no sessions; applications share otherwise.
-	p2p := env.PlaceCall(t, testbot.Start(t).URL)
-	r := env.Do(t, http.MethodGet, testenv.CallPath(p2p.ID)+"/contentSharingSessions", env.Token, nil)
-	if r.Status != http.StatusOK || string(r.Body) == "" {
-		t.Fatalf("peer-to-peer list: %d %s", r.Status, r.Body)
-	}
-	checkSchema(t, "Collection(microsoft.graph.contentSharingSession)", r.Body)
+	// Applications share through changeScreenSharingRole.
 	checkAdminError(t, sim(t, env, http.MethodPost, "/meetings/"+m.ID+"/participants/"+listening.call.MyParticipantID+"/share", nil), http.StatusBadRequest)
 	checkAdminError(t, sim(t, env, http.MethodPost, "/meetings/"+m.ID+"/participants/nobody/share", nil), http.StatusNotFound)
+}
+
+// TestContentSharingInAPeerToPeerCall: the person on a peer-to-peer call
+// presents their screen to the bot, shares another window, and stops; a
+// bot that answered with isContentSharingNotificationEnabled hears
+// created, updated and deleted, as Graph's create-call example shows; the
+// session is listed and got while it lasts, and the simulator's view of
+// the call shows it.
+func TestContentSharingInAPeerToPeerCall(t *testing.T) {
+	in := startInbound(t)
+	v := in.ring(t, alice, in.app())
+	in.created(t, v.ID)
+	r := in.action(t, v.ID, "answer", map[string]any{
+		"callbackUri":        in.bot.URL,
+		"acceptedModalities": []string{"audio"},
+		"mediaConfig":        map[string]any{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+		"callOptions":        map[string]any{"@odata.type": "#microsoft.graph.incomingCallOptions", "isContentSharingNotificationEnabled": true},
+	})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("answer: %d %s", r.Status, r.Body)
+	}
+	in.bot.WaitAcked(t, wait, "/communications/calls/"+v.ID, 2)
+	l := &leg{env: in.env, bot: in.bot, token: in.env.Token, call: graph.Call{ID: v.ID}}
+	share := func(path string) testenv.Response { return sim(t, in.env, http.MethodPost, "/calls/"+v.ID+path, nil) }
+
+	r = share("/share")
+	var session admin.ContentSharingView
+	r.JSON(t, &session)
+	if r.Status != http.StatusOK || session.ID == "" || session.ParticipantID == "" {
+		t.Fatalf("share: %d %s", r.Status, r.Body)
+	}
+	waitSharingNews(t, l, "created "+session.ID)
+	if shown := in.view(t, v.ID); shown.ContentSharing == nil || shown.ContentSharing.ID != session.ID {
+		t.Fatalf("the simulator's view while alice presents: %+v", shown.ContentSharing)
+	}
+	r = in.env.Do(t, http.MethodGet, testenv.CallPath(v.ID)+"/contentSharingSessions/"+session.ID, in.env.Token, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("get: %d %s", r.Status, r.Body)
+	}
+	checkSchema(t, "microsoft.graph.contentSharingSession", r.Body)
+	if again := share("/share"); again.Status != http.StatusOK {
+		t.Fatalf("share another window: %d %s", again.Status, again.Body)
+	}
+	waitSharingNews(t, l, "created "+session.ID, "updated "+session.ID)
+	if r := share("/unshare"); r.Status != http.StatusNoContent {
+		t.Fatalf("unshare: %d %s", r.Status, r.Body)
+	}
+	waitSharingNews(t, l, "created "+session.ID, "updated "+session.ID, "deleted "+session.ID)
+	checkAdminError(t, share("/unshare"), http.StatusConflict)
+	r = in.env.Do(t, http.MethodGet, testenv.CallPath(v.ID)+"/contentSharingSessions", in.env.Token, nil)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"value":[]`) {
+		t.Fatalf("list after the presentation: %d %s", r.Status, r.Body)
+	}
+	checkSchema(t, "Collection(microsoft.graph.contentSharingSession)", r.Body)
+	checkNotificationSchemas(t, in.bot)
+	checkAdminError(t, sim(t, in.env, http.MethodPost, "/calls/no-such-call/share", nil), http.StatusNotFound)
 }

@@ -28,6 +28,7 @@ type World interface {
 	Drop(ctx context.Context, callID string, reason call.Result) error
 	InviteApplication(ctx context.Context, groupID string, app call.Identity) (*call.Call, error)
 	PressTones(ctx context.Context, callID, keys string) error
+	Share(ctx context.Context, callID string, sharing bool) (call.ContentSession, error)
 	Speak(ctx context.Context, callID string, s sim.Speech) error
 	GroupTones(ctx context.Context, groupID, participantID, keys string) error
 	GroupSpeech(ctx context.Context, groupID, participantID string, s sim.Speech) error
@@ -42,6 +43,8 @@ func (a *API) worldRoutes() {
 	a.mux.HandleFunc("POST /callplane/calls/{id}/hangup", a.hangUpCall)
 	a.mux.HandleFunc("POST /callplane/calls/{id}/tones", a.pressTones)
 	a.mux.HandleFunc("POST /callplane/calls/{id}/speech", a.speak)
+	a.mux.HandleFunc("POST /callplane/calls/{id}/share", a.shareInCall(true))
+	a.mux.HandleFunc("POST /callplane/calls/{id}/unshare", a.shareInCall(false))
 	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/tones", a.pressTones)
 	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/speech", a.speak)
 	a.mux.HandleFunc("GET /callplane/people", a.listPeople)
@@ -85,6 +88,8 @@ type CallView struct {
 	// RecordingStatus is what the bot last said of its recording
 	// (updateRecordingStatus).
 	RecordingStatus string `json:"recordingStatus,omitempty"`
+	// ContentSharing is the presentation the person gives the bot, if any.
+	ContentSharing *ContentSharingView `json:"contentSharing,omitempty"`
 	// Script is the person's script, and how far it got.
 	Script     []ScriptStepView `json:"script,omitempty"`
 	ScriptStep int              `json:"scriptStep"`
@@ -130,6 +135,9 @@ func callView(c *call.Call) CallView {
 		v.Prompts = append(v.Prompts, PromptHeard{URI: h.URI, DurationSeconds: h.Length.Seconds(), Outcome: h.Outcome})
 	}
 	v.TonesReceived = c.Remote.TonesReceived
+	if s := c.Remote.Content; s != nil {
+		v.ContentSharing = contentSharingView(*s)
+	}
 	v.Script, v.ScriptStep = scriptView(c.Remote.Script), c.Remote.ScriptPos
 	return v
 }
@@ -206,6 +214,22 @@ func (a *API) pressTones(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// shareInCall has a call's remote person present their screen to the bot,
+// or stop: share answers the session, unshare 204.
+func (a *API) shareInCall(sharing bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		session, err := a.World.Share(r.Context(), graph.NormalizeID(r.PathValue("id")), sharing)
+		switch {
+		case err != nil:
+			a.worldFailed(w, err)
+		case sharing:
+			writeJSON(w, http.StatusOK, contentSharingView(session))
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
 }
 
 func (a *API) speak(w http.ResponseWriter, r *http.Request) {
@@ -416,6 +440,8 @@ func (a *API) worldFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "notFound", "No such meeting or group call.")
 	case errors.Is(err, call.ErrGroupEnded):
 		writeError(w, http.StatusConflict, "conflict", "The meeting or group call has ended.")
+	case errors.Is(err, call.ErrNotSharing):
+		writeError(w, http.StatusConflict, "conflict", "The person is not sharing their screen.")
 	case errors.Is(err, control.ErrNoRemote):
 		writeError(w, http.StatusConflict, "conflict", "The call has no simulated remote party: it is a group call's leg.")
 	case errors.Is(err, control.ErrNoWebhook):

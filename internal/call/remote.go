@@ -138,6 +138,8 @@ type Remote struct {
 	Script      []ScriptStep `json:",omitzero"`
 	ScriptPos   int          `json:",omitzero"`
 	ScriptDueAt time.Time    `json:",omitzero"`
+	// Content is the presentation the person gives the bot, if any.
+	Content *ContentSession `json:",omitzero"`
 }
 
 // RemoteIdentity is who the remote party of a peer-to-peer call is: the

@@ -24,11 +24,11 @@ func TestContentSharing(t *testing.T) {
 		t.Fatalf("alice's roster entry: %+v", started.Updated)
 	}
 	session := started.Content.Session
-	if got, err := g.ContentSession(session.ID); err != nil || got != session {
+	if got, err := FindContentSession(g.ContentSessions(), session.ID); err != nil || got != session {
 		t.Fatalf("get session: %+v %v", got, err)
 	}
-	if again, err := g.StartSharing(alice, t0); err != nil || !again.Empty() || again.Content != nil {
-		t.Fatalf("alice shares again: %+v %v", again, err)
+	if again, err := g.StartSharing(alice, t0); err != nil || !again.Empty() || again.Content == nil || again.Content.Change != Updated || again.Content.Session != session {
+		t.Fatalf("alice shares something else: %+v %v, want her session updated, the roster as it was", again, err)
 	}
 
 	taken, err := g.StartSharing(bob, t0)
@@ -52,7 +52,7 @@ func TestContentSharing(t *testing.T) {
 	if err != nil || stopped.Content == nil || stopped.Content.Change != Deleted || stopped.Content.Session.ID != session.ID || stopped.Updated[0].Sharing {
 		t.Fatalf("bob stops: %+v %v", stopped, err)
 	}
-	if _, err := g.ContentSession(session.ID); !errors.Is(err, ErrNoSuchContentSession) {
+	if _, err := FindContentSession(g.ContentSessions(), session.ID); !errors.Is(err, ErrNoSuchContentSession) {
 		t.Fatalf("the ended session is still there: %v", err)
 	}
 
@@ -83,5 +83,38 @@ func TestContentSharingEndsWithTheGroupCall(t *testing.T) {
 	}
 	if _, err := g.StartSharing(joined.Updated[0].ParticipantID, t0); !errors.Is(err, ErrGroupEnded) {
 		t.Fatalf("sharing in an ended meeting: %v", err)
+	}
+}
+
+func TestContentSharingInAPeerToPeerCall(t *testing.T) {
+	c := &Call{State: Established, Direction: Inbound, Source: Participant{ParticipantID: "p-alice", Identity: Identity{Kind: User, ID: "alice"}}, Remote: &Remote{}}
+	if s := c.ContentSessions(); len(s) != 0 {
+		t.Fatalf("sessions before alice shares: %+v", s)
+	}
+	if _, err := c.StopSharing(); !errors.Is(err, ErrNotSharing) {
+		t.Fatalf("stop before sharing: %v", err)
+	}
+	started, err := c.StartSharing(t0)
+	if err != nil || started.Change != Created || started.Session.Presenter != "p-alice" {
+		t.Fatalf("alice shares: %+v %v", started, err)
+	}
+	changed, err := c.StartSharing(t0)
+	if err != nil || changed.Change != Updated || changed.Session != started.Session {
+		t.Fatalf("alice shares another window: %+v %v", changed, err)
+	}
+	if got := c.ContentSessions(); len(got) != 1 || got[0] != started.Session {
+		t.Fatalf("sessions: %+v", got)
+	}
+	stopped, err := c.StopSharing()
+	if err != nil || stopped.Change != Deleted || stopped.Session.ID != started.Session.ID || len(c.ContentSessions()) != 0 {
+		t.Fatalf("alice stops: %+v %v", stopped, err)
+	}
+	for name, other := range map[string]*Call{
+		"a meeting leg":  {State: Established},
+		"a ringing call": {State: Incoming, Remote: &Remote{}},
+	} {
+		if _, err := other.StartSharing(t0); err == nil {
+			t.Errorf("%s: a person presented", name)
+		}
 	}
 }

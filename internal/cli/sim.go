@@ -33,6 +33,8 @@ var simCommands = []struct {
 	{"call", "show", "CALL", "show the simulator's side of a call: the remote party, the state, the outcome, and its timeline", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s")},
 	{"call", "timeline", "CALL", "print a call's timeline: the bot's requests, the notifications and their acknowledgements, the person's actions", fixedPath[simOptions](http.MethodGet, "/callplane/calls/%s/timeline")},
 	{"call", "hangup", "CALL", "the remote party hangs up", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/hangup")},
+	{"call", "share", "CALL", "the remote party presents their screen to the bot (a content sharing session starts, or changes)", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/share")},
+	{"call", "unshare", "CALL", "the remote party stops presenting (the content sharing session ends)", fixedPath[simOptions](http.MethodPost, "/callplane/calls/%s/unshare")},
 	{"call", "tones", "CALL KEYS", "the remote party presses keys (0-9 * # A-D): the bot hears them once it subscribed to tones", simTones},
 	{"call", "speak", "CALL DURATION|FILE.wav", "the remote party speaks for DURATION (2s), or speaks the WAV file: a recording that listens captures it", simSpeak},
 	{"call", "drop", "CALL", "the service ends the call on its own: --code and --subcode pick the resultInfo (default 410/301005, media connectivity failure)", simDrop},

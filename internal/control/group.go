@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/call"
+	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/ids"
 	"github.com/callplane/callplane/internal/store"
 )
@@ -315,7 +316,7 @@ func (s *Service) EndGroup(ctx context.Context, groupID string) error {
 }
 
 // ShareInGroup has a person in a group call start presenting their screen
-// (sharing true) or stop; it returns the session started, taken over or
+// (sharing true) or stop; it returns the session started, changed or
 // ended.
 func (s *Service) ShareInGroup(ctx context.Context, groupID, participantID string, sharing bool) (call.ContentSession, error) {
 	var session call.ContentSession
@@ -333,23 +334,20 @@ func (s *Service) ShareInGroup(ctx context.Context, groupID, participantID strin
 		if err != nil {
 			return err
 		}
-		if change.Content != nil {
-			session = change.Content.Session
-		} else if g.Content != nil {
-			session = *g.Content // shared already
-		}
+		session = change.Content.Session
 		return u.rosterChanged(g, change)
 	})
 	return session, err
 }
 
 // ContentSharingSessions lists the content sharing sessions of the owner's
-// call: the presentation under way in its group call.
+// call: the presentation under way in its group call, or the one its
+// remote person gives.
 func (s *Service) ContentSharingSessions(ctx context.Context, owner call.Owner, callID string) ([]call.ContentSession, error) {
 	var sessions []call.ContentSession
 	err := s.do(ctx, func(u *unit) error {
-		g, err := u.sharingGroup(owner, callID)
-		sessions = g.ContentSessions()
+		var err error
+		sessions, err = u.contentSessions(owner, callID)
 		return err
 	})
 	return sessions, err
@@ -358,29 +356,61 @@ func (s *Service) ContentSharingSessions(ctx context.Context, owner call.Owner, 
 // ContentSharingSession returns one content sharing session of the owner's
 // call.
 func (s *Service) ContentSharingSession(ctx context.Context, owner call.Owner, callID, sessionID string) (call.ContentSession, error) {
+	sessions, err := s.ContentSharingSessions(ctx, owner, callID)
+	if err != nil {
+		return call.ContentSession{}, err
+	}
+	return call.FindContentSession(sessions, sessionID)
+}
+
+// contentSessions are the presentations the owner's call sees: its group
+// call's (none for a leg not yet in its meeting), or its remote person's.
+func (u *unit) contentSessions(owner call.Owner, callID string) ([]call.ContentSession, error) {
+	c, err := u.ownCall(owner, callID)
+	switch {
+	case err != nil:
+		return nil, err
+	case c.IsGroup() && c.GroupID == "":
+		return []call.ContentSession{}, nil
+	case c.IsGroup():
+		g, err := u.group(c.GroupID)
+		if err != nil {
+			return nil, err
+		}
+		return g.ContentSessions(), nil
+	}
+	return c.ContentSessions(), nil
+}
+
+// ShareInCall has the remote person of a peer-to-peer call start
+// presenting their screen to the bot (sharing true) or stop; the bot hears
+// of it if its call asked to. It returns the session started, changed or
+// ended.
+func (s *Service) ShareInCall(ctx context.Context, callID string, sharing bool) (call.ContentSession, error) {
 	var session call.ContentSession
 	err := s.do(ctx, func(u *unit) error {
-		g, err := u.sharingGroup(owner, callID)
+		c, err := u.call(callID)
 		if err != nil {
 			return err
 		}
-		session, err = g.ContentSession(sessionID)
-		return err
+		if c.Remote == nil {
+			return ErrNoRemote
+		}
+		var change call.ContentChange
+		if sharing {
+			change, err = c.StartSharing(u.now)
+		} else {
+			change, err = c.StopSharing()
+		}
+		if err != nil {
+			return err
+		}
+		session = change.Session
+		u.touchCall(c)
+		if !c.Options.ContentSharingNotifications {
+			return nil
+		}
+		return u.notify(c, graph.ContentSharingNotification(c.ID, change))
 	})
 	return session, err
-}
-
-// sharingGroup returns the group call whose presentations the owner's call
-// sees: none (an empty group) for a peer-to-peer call or a leg not yet in
-// its meeting.
-func (u *unit) sharingGroup(owner call.Owner, callID string) (*call.Group, error) {
-	c, err := u.ownCall(owner, callID)
-	if err != nil || c.GroupID == "" {
-		return &call.Group{}, err
-	}
-	g, err := u.group(c.GroupID)
-	if err != nil {
-		return &call.Group{}, err
-	}
-	return g, nil
 }

@@ -382,7 +382,7 @@ func (u *unit) admit(groupID string, invitees []call.Participant) error {
 // the presentation under way.
 func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 	u.touchGroup(g)
-	if change.Empty() {
+	if change.Empty() && change.Content == nil {
 		return nil
 	}
 	for _, m := range g.Legs() {
@@ -390,12 +390,14 @@ func (u *unit) rosterChanged(g *call.Group, change call.RosterChange) error {
 		if err != nil {
 			return fmt.Errorf("leg %s of group %s: %w", m.LegID, g.ID, err)
 		}
-		body := graph.RosterNotification(leg.ID, g.Members, nil)
-		if len(g.Members) > call.MaxFullRoster || (leg.Options.DeltaRoster && !change.HasJoined(m.ParticipantID)) {
-			body = graph.RosterNotification(leg.ID, change.Updated, change.Removed)
-		}
-		if err := u.notify(leg, body); err != nil {
-			return err
+		if !change.Empty() {
+			body := graph.RosterNotification(leg.ID, g.Members, nil)
+			if len(g.Members) > call.MaxFullRoster || (leg.Options.DeltaRoster && !change.HasJoined(m.ParticipantID)) {
+				body = graph.RosterNotification(leg.ID, change.Updated, change.Removed)
+			}
+			if err := u.notify(leg, body); err != nil {
+				return err
+			}
 		}
 		if content := contentNews(g, change, m.ParticipantID); content != nil && leg.Options.ContentSharingNotifications {
 			if err := u.notify(leg, graph.ContentSharingNotification(leg.ID, *content)); err != nil {

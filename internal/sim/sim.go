@@ -265,6 +265,12 @@ func (w *World) PressTones(ctx context.Context, callID, keys string) error {
 	return w.calls.PressTones(ctx, callID, keys)
 }
 
+// Share has the remote person of a call present their screen to the bot
+// (sharing true) or stop.
+func (w *World) Share(ctx context.Context, callID string, sharing bool) (call.ContentSession, error) {
+	return w.calls.ShareInCall(ctx, callID, sharing)
+}
+
 // Speech is what a person says: for Length, or their own audio (a WAV
 // file in a format the service plays), which recordings keep.
 type Speech struct {
