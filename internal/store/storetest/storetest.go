@@ -652,15 +652,34 @@ func testListCalls(t *testing.T, s store.Store) {
 	if len(changed) != 5 || changed[0].ID != calls[1].ID {
 		t.Fatalf("changed within the hour: %v, want 5 with %s first", ids(changed), calls[1].ID)
 	}
-	time.Sleep(time.Second)
+	awaitAged(t, func() int { return len(list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: recentWindow})) })
 	calls[0].Advance(base.Add(2*time.Second), timing)
 	must(t, save(ctx, s, calls[0], nil))
-	changed = list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: 500 * time.Millisecond})
+	changed = list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: recentWindow})
 	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{calls[0].ID}) || changed[0].Version != 2 {
 		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), calls[0].ID)
 	}
 	if got := list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour, Limit: 2}); len(got) != 2 || got[0].ID != calls[0].ID || got[1].ID != calls[1].ID {
 		t.Fatalf("the two saved last: %v", ids(got))
+	}
+}
+
+// recentWindow is the ChangedWithin of the listings of what changed
+// lately: wide enough that a save is listed by it however slow a busy
+// machine is between the save and the listing.
+const recentWindow = 1500 * time.Millisecond
+
+// awaitAged waits, by the store's clock, until no saves are within
+// recentWindow: until the listing of what changed lately (counted by
+// recent) is empty.
+func awaitAged(t *testing.T, recent func() int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * recentWindow)
+	for recent() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("saves still listed as recent %v after the deadline", 10*recentWindow)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the store's clock: it has no event to wait on
 	}
 }
 
@@ -748,11 +767,11 @@ func testListGroups(t *testing.T, s store.Store) {
 	if len(changed) != 5 || changed[0].ID != groups[1].ID {
 		t.Fatalf("changed within the hour: %v, want 5 with %s first", ids(changed), groups[1].ID)
 	}
-	time.Sleep(time.Second)
+	awaitAged(t, func() int { return len(list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: recentWindow})) })
 	_, err := groups[0].Join(call.Member{Identity: call.Identity{Kind: call.User, ID: "u1"}})
 	must(t, err)
 	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{groups[0]}}))
-	changed = list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: 500 * time.Millisecond})
+	changed = list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: recentWindow})
 	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{groups[0].ID}) || changed[0].Version != 2 || len(changed[0].Members) != 1 {
 		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), groups[0].ID)
 	}
