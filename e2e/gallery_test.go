@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +14,9 @@ import (
 
 // TestAddLargeGalleryView: in a meeting, addLargeGalleryView answers 202
 // with the running operation and its Location, then the operation's
-// completion arrives by notification, as Graph's page shows; a
-// peer-to-peer call refuses it.
+// completion arrives by notification, as Graph's page shows, and the
+// gallery joins the roster (and leaves with the leg); a peer-to-peer call
+// refuses it.
 func TestAddLargeGalleryView(t *testing.T) {
 	env := testenv.Start(t)
 	m := createMeeting(t, env, "alice")
@@ -38,7 +40,52 @@ func TestAddLargeGalleryView(t *testing.T) {
 	if done.ChangeType != "deleted" || finished.ODataType != "#microsoft.graph.addLargeGalleryViewOperation" || !strings.EqualFold(finished.Status, "completed") {
 		t.Fatalf("completion: %s %s", done.ChangeType, done.Data)
 	}
-	checkNotificationSchemas(t, l.bot)
+
+	// The gallery joins the roster, as Graph's "Identify large gallery
+	// view participants in a roster" shows it, after the completion; a
+	// second bot in the meeting sees it too, and sees it go with its leg.
+	other := join(t, env, env.Token, m, "organizer", false)
+	gallery := func(l *leg) (graph.Participant, bool) {
+		for _, p := range l.participants(t) {
+			if a := p.Info.Identity.Application; a != nil && a.ApplicationType == "LargeGallery-V2" {
+				return p, true
+			}
+		}
+		return graph.Participant{}, false
+	}
+	p, ok := gallery(other)
+	if !ok {
+		t.Fatal("no large gallery view in the roster")
+	}
+	var metadata struct {
+		AudienceView struct {
+			ID     string `json:"id"`
+			Page   int    `json:"page"`
+			Status string `json:"status"`
+			Type   string `json:"type"`
+		} `json:"audienceView"`
+	}
+	if err := json.Unmarshal([]byte(p.Metadata), &metadata); err != nil || metadata.AudienceView.Page != 1 || metadata.AudienceView.Status != "active" || metadata.AudienceView.Type != "lg" {
+		t.Fatalf("the gallery's metadata: %q (%v)", p.Metadata, err)
+	}
+	if len(p.MediaStreams) != 2 || p.MediaStreams[1].MediaType != "video" || p.MediaStreams[1].Direction != "sendReceive" || p.MediaStreams[0].Direction != "receiveOnly" {
+		t.Fatalf("the gallery's streams: %+v", p.MediaStreams)
+	}
+	rosters := testbot.Acked(l.bot.All(), l.roster())
+	if last := rosters[len(rosters)-1]; !strings.Contains(string(last.Data), `"ApplicationType":"LargeGallery-V2"`) || last.At.Before(done.At) {
+		t.Fatalf("the roster after the completion: %s", last.Data)
+	}
+	if r := env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/addLargeGalleryView", env.Token, map[string]any{}); r.Status != http.StatusAccepted {
+		t.Fatalf("a second addLargeGalleryView: %d %s", r.Status, r.Body)
+	}
+	if r := env.Do(t, http.MethodDelete, testenv.CallPath(l.call.ID), env.Token, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("hang up: %d %s", r.Status, r.Body)
+	}
+	other.waitRoster(t, "the gallery gone with its leg", func(present, removed []string) bool { return !slices.Contains(present, p.ID) })
+	if _, ok := gallery(other); ok {
+		t.Fatal("the gallery outlived its leg")
+	}
+	checkNotificationSchemas(t, l.bot, other.bot)
 
 	p2p := env.PlaceCall(t, testbot.Start(t).URL)
 	checkGraphError(t, env.Do(t, http.MethodPost, testenv.CallPath(p2p.ID)+"/addLargeGalleryView", env.Token, map[string]any{}), http.StatusBadRequest, "BadRequest")

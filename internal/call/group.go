@@ -67,13 +67,16 @@ type Member struct {
 	// the member.
 	Recording string `json:",omitzero"`
 	OnHold    bool   `json:",omitzero"`
+	// GalleryOf is set on the participant that is a leg's large gallery
+	// view (addLargeGalleryView): the leg's call id.
+	GalleryOf string `json:",omitzero"`
 	// Seq is the roster change that last touched the member.
 	Seq int64 `json:",omitzero"`
 }
 
 // Human reports whether the member is a simulated person rather than an
-// application's leg.
-func (m Member) Human() bool { return m.LegID == "" }
+// application's leg or a large gallery view.
+func (m Member) Human() bool { return m.LegID == "" && m.GalleryOf == "" }
 
 // RosterChange is one change to a roster: who joined or changed, who left.
 type RosterChange struct {
@@ -172,7 +175,7 @@ func (g *Group) LegMember(legID string) (Member, bool) {
 func (g *Group) Legs() []Member {
 	var out []Member
 	for _, m := range g.Members {
-		if !m.Human() {
+		if m.LegID != "" {
 			out = append(out, m)
 		}
 	}
@@ -221,20 +224,27 @@ func (g *Group) Join(members ...Member) (RosterChange, error) {
 	return change, nil
 }
 
-// Leave removes a participant from the roster. An ad-hoc group call that
-// loses its last participant ends.
+// Leave removes a participant from the roster, and a leg's large gallery
+// view with the leg. An ad-hoc group call that loses its last participant
+// ends.
 func (g *Group) Leave(participantID string, now time.Time) (RosterChange, error) {
 	m, ok := g.Member(participantID)
 	if !ok {
 		return RosterChange{}, ErrNoSuchMember
 	}
 	g.RosterSeq++
-	m.Seq = g.RosterSeq
-	g.Members = slices.DeleteFunc(g.Members, func(x Member) bool { return x.ParticipantID == m.ParticipantID })
+	change := RosterChange{Seq: g.RosterSeq}
+	g.Members = slices.DeleteFunc(g.Members, func(x Member) bool {
+		gone := x.ParticipantID == m.ParticipantID || m.LegID != "" && x.GalleryOf == m.LegID
+		if gone {
+			x.Seq = g.RosterSeq
+			change.Removed = append(change.Removed, x)
+		}
+		return gone
+	})
 	if len(g.Members) == 0 && g.Meeting == nil {
 		g.Ended, g.EndedAt = true, now
 	}
-	change := RosterChange{Seq: g.RosterSeq, Removed: []Member{m}}
 	g.endPresentationOf(m.ParticipantID, &change)
 	return change, nil
 }

@@ -287,8 +287,17 @@ func (u *unit) announce(c *call.Call, events []call.Event) error {
 		return nil
 	}
 	for _, ev := range events {
-		if op := ev.Operation; op != nil && op.Type == call.InviteParticipants && op.Status == call.Completed {
+		op := ev.Operation
+		if op == nil || op.Status != call.Completed {
+			continue
+		}
+		switch op.Type {
+		case call.InviteParticipants:
 			if err := u.admit(c.GroupID, op.Invitees); err != nil {
+				return err
+			}
+		case call.AddLargeGalleryView:
+			if err := u.addLargeGallery(c); err != nil {
 				return err
 			}
 		}
@@ -374,6 +383,23 @@ func (u *unit) admit(groupID string, invitees []call.Participant) error {
 	return u.rosterChanged(g, change)
 }
 
+// addLargeGallery brings the leg's large gallery view into its group call,
+// once addLargeGalleryView completed.
+func (u *unit) addLargeGallery(c *call.Call) error {
+	g, err := u.group(c.GroupID)
+	if err != nil {
+		return err
+	}
+	change, err := g.AddLargeGallery(c.ID)
+	if errors.Is(err, call.ErrGroupEnded) || errors.Is(err, call.ErrNoSuchMember) || errors.Is(err, call.ErrGroupFull) {
+		return nil // the call ended, or the meeting filled up, meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	return u.rosterChanged(g, change)
+}
+
 // rosterChanged saves the group and tells every leg still in it: the whole
 // roster, or only the change for legs that asked for delta rosters (a leg
 // that just joined gets the whole roster either way). A roster larger than
@@ -429,7 +455,7 @@ func (u *unit) leave(g *call.Group, participantID string, reason call.Result) er
 	if !ok {
 		return call.ErrNoSuchMember
 	}
-	if !m.Human() {
+	if m.LegID != "" {
 		leg, err := u.call(m.LegID)
 		if err != nil {
 			return err

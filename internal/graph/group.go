@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -49,6 +50,9 @@ type Participant struct {
 	RosterSequenceNumber int64            `json:"rosterSequenceNumber"`
 	RemovedState         *RemovedState    `json:"removedState,omitempty"`
 	RecordingInfo        *RecordingInfo   `json:"recordingInfo,omitempty"`
+	// Metadata is the blob a participant carries: a large gallery view's
+	// paging (audienceView).
+	Metadata string `json:"metadata,omitempty"`
 }
 
 // TypeRecordingInfo is Graph's recordingInfo.
@@ -256,6 +260,9 @@ func urlEscape(s string) string {
 
 // ParticipantOf renders a roster member.
 func ParticipantOf(m call.Member) Participant {
+	if m.GalleryOf != "" {
+		return largeGalleryOf(m)
+	}
 	p := Participant{
 		ODataType: TypeParticipant,
 		ID:        m.ParticipantID,
@@ -289,6 +296,30 @@ func ParticipantOf(m call.Member) Participant {
 		p.RecordingInfo = &RecordingInfo{ODataType: TypeRecordingInfo, RecordingStatus: m.Recording}
 	}
 	return p
+}
+
+// largeGalleryOf renders a leg's large gallery view as Graph's "Identify
+// large gallery view participants in a roster" shows it: an application of
+// type LargeGallery-V2 that receives audio and sends and receives video,
+// with its first page, active, in its metadata.
+func largeGalleryOf(m call.Member) Participant {
+	set := identitySet(m.Identity)
+	set.Application.ApplicationType = "LargeGallery-V2"
+	metadata, _ := json.Marshal(map[string]any{
+		"__platform":   map[string]any{"ui": map[string]any{"hidden": true}},
+		"audienceView": map[string]any{"id": m.Identity.ID + "/1", "page": 1, "status": "active", "type": "lg", "aspectRatio": "widescreen"},
+	})
+	return Participant{
+		ODataType: TypeParticipant,
+		ID:        m.ParticipantID,
+		Info:      &ParticipantInfo{ODataType: TypeParticipantInfo, Identity: set, ParticipantID: m.ParticipantID},
+		MediaStreams: []MediaStream{
+			{ODataType: TypeMediaStream, MediaType: string(call.Audio), Label: "main-audio", SourceID: "1", Direction: "receiveOnly"},
+			{ODataType: TypeMediaStream, MediaType: string(call.Video), Label: "main-video", SourceID: "2", Direction: "sendReceive"},
+		},
+		RosterSequenceNumber: m.Seq,
+		Metadata:             string(metadata),
+	}
 }
 
 // ScreenSharingRoleBody is the body of changeScreenSharingRole.

@@ -80,6 +80,9 @@ type Identity struct {
 	ID          string `json:"id,omitempty"`
 	DisplayName string `json:"displayName,omitempty"`
 	TenantID    string `json:"tenantId,omitempty"`
+	// ApplicationType is an open property of identity: "LargeGallery-V2"
+	// names a large gallery view in a roster, spelled as Graph sends it.
+	ApplicationType string `json:"ApplicationType,omitempty"`
 }
 
 // IdentitySet is Graph's identitySet together with the slots its subtype
