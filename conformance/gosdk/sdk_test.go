@@ -317,9 +317,11 @@ func checkDeclared(t *testing.T, what string, values ...any) {
 
 // openProperties are the properties of open types that Graph sends and
 // v1.0's schema does not declare: recordOperation's completionReason, as the
-// cancelMediaProcessing page shows it.
+// cancelMediaProcessing page shows it, and the ApplicationType that names a
+// large gallery view's identity.
 var openProperties = map[string][]string{
 	"*models.RecordOperation": {"completionReason"},
+	"*models.Identity":        {"ApplicationType"},
 }
 
 // checkODataError checks that err is the SDK's typed Graph error with the
