@@ -321,11 +321,7 @@ func (r *replay) stage(t *testing.T, ex referenceExample) *stage {
 		if strings.Contains(string(ex.Body), "transferee") {
 			return r.group(t, false)
 		}
-		s := r.peerToPeer(t, serviceHostedMedia)
-		if strings.Contains(string(ex.Body), "replacesCallId") {
-			s.replaces = r.in.env.PlaceCall(t, testbot.Start(t).URL).ID
-		}
-		return s
+		return r.replacing(t, ex, r.peerToPeer(t, serviceHostedMedia))
 	case "changeScreenSharingRole":
 		s := r.group(t, true)
 		r.hear(t, s, "the sharer's roster", func() { r.act(t, s, "changeScreenSharingRole", map[string]any{"role": "sharer"}) })
@@ -340,11 +336,7 @@ func (r *replay) stage(t *testing.T, ex referenceExample) *stage {
 		s.bot.WaitAcked(t, wait, "/communications/calls/"+s.callID+"/operations/"+op, 1)
 		return s
 	case "participants.invite":
-		s := r.group(t, false)
-		if strings.Contains(string(ex.Body), "replacesCallId") {
-			s.replaces = r.in.env.PlaceCall(t, testbot.Start(t).URL).ID
-		}
-		return s
+		return r.replacing(t, ex, r.group(t, false))
 	case "participants.DELETE3":
 		s := r.group(t, false)
 		if strings.Contains(ex.Name, "before-added-to-roster") {
@@ -386,6 +378,16 @@ func (r *replay) stage(t *testing.T, ex referenceExample) *stage {
 		// participants, its audio routing groups, its own mute.
 		return r.group(t, false)
 	}
+}
+
+// replacing gives the stage a call for the example's replacesCallId to
+// name, if it names one: a live peer-to-peer call of the application.
+func (r *replay) replacing(t *testing.T, ex referenceExample, s *stage) *stage {
+	t.Helper()
+	if strings.Contains(string(ex.Body), "replacesCallId") {
+		s.replaces = r.in.env.PlaceCall(t, testbot.Start(t).URL).ID
+	}
+	return s
 }
 
 // ringing is a call from Alice to the dev application's number, ringing

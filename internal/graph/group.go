@@ -80,16 +80,10 @@ type RemovedState struct {
 }
 
 // ParticipantList is a collection response of participants.
-type ParticipantList struct {
-	ODataContext string        `json:"@odata.context,omitempty"`
-	Value        []Participant `json:"value"`
-}
+type ParticipantList = Collection[Participant]
 
 // OperationList is the body of GET /communications/calls/{id}/operations.
-type OperationList struct {
-	ODataContext string      `json:"@odata.context,omitempty"`
-	Value        []Operation `json:"value"`
-}
+type OperationList = Collection[Operation]
 
 // Operation is a commsOperation and its subtypes' properties.
 type Operation struct {

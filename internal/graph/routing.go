@@ -14,10 +14,7 @@ type AudioRoutingGroup struct {
 }
 
 // AudioRoutingGroupList is the body of GET …/audioRoutingGroups.
-type AudioRoutingGroupList struct {
-	ODataContext string              `json:"@odata.context,omitempty"`
-	Value        []AudioRoutingGroup `json:"value"`
-}
+type AudioRoutingGroupList = Collection[AudioRoutingGroup]
 
 // AudioRoutingGroupOf renders a call's audio routing group.
 func AudioRoutingGroupOf(g call.AudioRoutingGroup) AudioRoutingGroup {

@@ -11,10 +11,7 @@ type ContentSharingSession struct {
 }
 
 // ContentSharingSessionList is the body of GET …/contentSharingSessions.
-type ContentSharingSessionList struct {
-	ODataContext string                  `json:"@odata.context,omitempty"`
-	Value        []ContentSharingSession `json:"value"`
-}
+type ContentSharingSessionList = Collection[ContentSharingSession]
 
 // ContentSharingSessionOf renders a content sharing session.
 func ContentSharingSessionOf(s call.ContentSession) ContentSharingSession {

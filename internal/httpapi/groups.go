@@ -8,6 +8,12 @@ import (
 	"github.com/callplane/callplane/internal/graph"
 )
 
+// callContext is the @odata.context of what a call contains: its
+// participants, operations and so on, or one of them (".../$entity").
+func (a *API) callContext(r *http.Request, callID, what string) string {
+	return a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + callID + "')/" + what
+}
+
 func (a *API) listParticipants(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := graph.NormalizeID(r.PathValue("id"))
 	members, err := a.calls.Participants(r.Context(), owner(p), id)
@@ -15,14 +21,7 @@ func (a *API) listParticipants(w http.ResponseWriter, r *http.Request, p *auth.P
 		a.fail(w, r, err)
 		return
 	}
-	list := graph.ParticipantList{
-		ODataContext: a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants",
-		Value:        make([]graph.Participant, 0, len(members)),
-	}
-	for _, m := range members {
-		list.Value = append(list.Value, graph.ParticipantOf(m))
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeJSON(w, http.StatusOK, graph.CollectionOf(a.callContext(r, id, "participants"), members, graph.ParticipantOf))
 }
 
 func (a *API) getParticipant(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -36,7 +35,7 @@ func (a *API) getParticipant(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		ODataContext string `json:"@odata.context"`
 		graph.Participant
 	}{
-		ODataContext: a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/participants/$entity",
+		ODataContext: a.callContext(r, id, "participants/$entity"),
 		Participant:  graph.ParticipantOf(m),
 	}
 	writeJSON(w, http.StatusOK, body)
@@ -109,7 +108,7 @@ func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	body := graph.OperationOf(op)
-	body.ODataContext = a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations/$entity"
+	body.ODataContext = a.callContext(r, id, "operations/$entity")
 	writeJSON(w, http.StatusOK, body)
 }
 
@@ -152,14 +151,7 @@ func (a *API) listOperations(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		a.fail(w, r, err)
 		return
 	}
-	body := graph.OperationList{
-		ODataContext: a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + id + "')/operations",
-		Value:        make([]graph.Operation, len(ops)),
-	}
-	for i, op := range ops {
-		body.Value[i] = graph.OperationOf(op)
-	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, graph.CollectionOf(a.callContext(r, id, "operations"), ops, graph.OperationOf))
 }
 
 // writeOperation answers an action with its operation: 200, the operation,
@@ -169,9 +161,8 @@ func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID stri
 }
 
 func (a *API) writeOperationStatus(w http.ResponseWriter, r *http.Request, status int, callID string, op call.Operation) {
-	base := a.base(r) + "/" + version(r)
-	w.Header().Set("Location", base+graph.OperationPath(callID, op.ID))
+	w.Header().Set("Location", a.base(r)+"/"+version(r)+graph.OperationPath(callID, op.ID))
 	body := graph.OperationOf(op)
-	body.ODataContext = base + "/$metadata#communications/calls('" + callID + "')/operations/$entity"
+	body.ODataContext = a.callContext(r, callID, "operations/$entity")
 	writeJSON(w, status, body)
 }

@@ -9,10 +9,6 @@ import (
 
 // Audio routing groups: /communications/calls/{id}/audioRoutingGroups.
 
-func (a *API) routingContext(r *http.Request, callID string) string {
-	return a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + callID + "')/audioRoutingGroups"
-}
-
 func (a *API) createAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var body graph.AudioRoutingGroup
 	if !a.decode(w, r, &body) {
@@ -25,7 +21,7 @@ func (a *API) createAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p 
 		return
 	}
 	out := graph.AudioRoutingGroupOf(g)
-	out.ODataContext = a.routingContext(r, id) + "/$entity"
+	out.ODataContext = a.callContext(r, id, "audioRoutingGroups/$entity")
 	writeJSON(w, http.StatusOK, out) // Graph answers the creation 200, not 201
 }
 
@@ -36,11 +32,7 @@ func (a *API) listAudioRoutingGroups(w http.ResponseWriter, r *http.Request, p *
 		a.fail(w, r, err)
 		return
 	}
-	body := graph.AudioRoutingGroupList{ODataContext: a.routingContext(r, id), Value: make([]graph.AudioRoutingGroup, len(groups))}
-	for i, g := range groups {
-		body.Value[i] = graph.AudioRoutingGroupOf(g)
-	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, graph.CollectionOf(a.callContext(r, id, "audioRoutingGroups"), groups, graph.AudioRoutingGroupOf))
 }
 
 func (a *API) getAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -51,7 +43,7 @@ func (a *API) getAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *au
 		return
 	}
 	out := graph.AudioRoutingGroupOf(g)
-	out.ODataContext = a.routingContext(r, id) + "/$entity"
+	out.ODataContext = a.callContext(r, id, "audioRoutingGroups/$entity")
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -67,7 +59,7 @@ func (a *API) updateAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p 
 		return
 	}
 	out := graph.AudioRoutingGroupOf(g)
-	out.ODataContext = a.routingContext(r, id) + "/$entity"
+	out.ODataContext = a.callContext(r, id, "audioRoutingGroups/$entity")
 	writeJSON(w, http.StatusOK, out)
 }
 

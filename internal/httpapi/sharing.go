@@ -9,10 +9,6 @@ import (
 
 // Content sharing sessions: /communications/calls/{id}/contentSharingSessions.
 
-func (a *API) sharingContext(r *http.Request, callID string) string {
-	return a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + callID + "')/contentSharingSessions"
-}
-
 func (a *API) listContentSharingSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := graph.NormalizeID(r.PathValue("id"))
 	sessions, err := a.calls.ContentSharingSessions(r.Context(), owner(p), id)
@@ -20,11 +16,7 @@ func (a *API) listContentSharingSessions(w http.ResponseWriter, r *http.Request,
 		a.fail(w, r, err)
 		return
 	}
-	body := graph.ContentSharingSessionList{ODataContext: a.sharingContext(r, id), Value: make([]graph.ContentSharingSession, len(sessions))}
-	for i, s := range sessions {
-		body.Value[i] = graph.ContentSharingSessionOf(s)
-	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, graph.CollectionOf(a.callContext(r, id, "contentSharingSessions"), sessions, graph.ContentSharingSessionOf))
 }
 
 func (a *API) getContentSharingSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -35,6 +27,6 @@ func (a *API) getContentSharingSession(w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	out := graph.ContentSharingSessionOf(s)
-	out.ODataContext = a.sharingContext(r, id) + "/$entity"
+	out.ODataContext = a.callContext(r, id, "contentSharingSessions/$entity")
 	writeJSON(w, http.StatusOK, out)
 }
