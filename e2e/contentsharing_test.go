@@ -166,6 +166,9 @@ func TestContentSharingSessions(t *testing.T) {
 		t.Fatalf("alice leaves: %d %s", r.Status, r.Body)
 	}
 	waitSharingNews(t, late, "created "+session.ID, "deleted "+session.ID, "created "+second.ID, "deleted "+second.ID)
+	// The quiet bot's roster without alice comes from the same unit as the
+	// others' deleted: once it is here, anything quiet was sent is too.
+	quiet.waitRoster(t, "alice gone", func(present, _ []string) bool { return !slices.Contains(present, alice) })
 	if news := testbot.Acked(quiet.bot.All(), quiet.resource()+"/contentsharingsessions"); len(news) != 0 {
 		t.Fatalf("a bot that did not ask heard of content sharing: %d notifications", len(news))
 	}

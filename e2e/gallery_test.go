@@ -71,13 +71,34 @@ func TestAddLargeGalleryView(t *testing.T) {
 	if len(p.MediaStreams) != 2 || p.MediaStreams[1].MediaType != "video" || p.MediaStreams[1].Direction != "sendReceive" || p.MediaStreams[0].Direction != "receiveOnly" {
 		t.Fatalf("the gallery's streams: %+v", p.MediaStreams)
 	}
-	rosters := testbot.Acked(l.bot.All(), l.roster())
-	if last := rosters[len(rosters)-1]; !strings.Contains(string(last.Data), `"ApplicationType":"LargeGallery-V2"`) || last.At.Before(done.At) {
-		t.Fatalf("the roster after the completion: %s", last.Data)
+	// The first roster showing the gallery comes after the completion.
+	for _, n := range testbot.Acked(l.bot.All(), l.roster()) {
+		if strings.Contains(string(n.Data), `"ApplicationType":"LargeGallery-V2"`) {
+			if n.At.Before(done.At) {
+				t.Fatalf("the gallery was in the roster before the operation completed")
+			}
+			break
+		}
 	}
-	if r := env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/addLargeGalleryView", env.Token, map[string]any{}); r.Status != http.StatusAccepted {
+	// A second addLargeGalleryView completes, and the leg still has one.
+	r = env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/addLargeGalleryView", env.Token, map[string]any{})
+	if r.Status != http.StatusAccepted {
 		t.Fatalf("a second addLargeGalleryView: %d %s", r.Status, r.Body)
 	}
+	var second graph.Operation
+	r.JSON(t, &second)
+	l.bot.WaitAcked(t, wait, "/communications/calls/"+l.call.ID+"/operations/"+second.ID, 1)
+	galleries := 0
+	for _, p := range other.participants(t) {
+		if a := p.Info.Identity.Application; a != nil && a.ApplicationType == "LargeGallery-V2" {
+			galleries++
+		}
+	}
+	if galleries != 1 {
+		t.Fatalf("%d large gallery views after a second addLargeGalleryView, want 1", galleries)
+	}
+	// It sends no audio to mute.
+	checkAdminError(t, sim(t, env, http.MethodPost, "/meetings/"+m.ID+"/participants/"+p.ID+"/mute", nil), http.StatusBadRequest)
 	if r := env.Do(t, http.MethodDelete, testenv.CallPath(l.call.ID), env.Token, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("hang up: %d %s", r.Status, r.Body)
 	}
@@ -89,6 +110,38 @@ func TestAddLargeGalleryView(t *testing.T) {
 
 	p2p := env.PlaceCall(t, testbot.Start(t).URL)
 	checkGraphError(t, env.Do(t, http.MethodPost, testenv.CallPath(p2p.ID)+"/addLargeGalleryView", env.Token, map[string]any{}), http.StatusBadRequest, "BadRequest")
+}
+
+// TestRemovingTheLargeGalleryView: a bot alone in a meeting takes its
+// large gallery view out of the roster (DELETE …/participants/{id}); the
+// meeting goes on, since no person left it.
+func TestRemovingTheLargeGalleryView(t *testing.T) {
+	env := testenv.Start(t)
+	m := createMeeting(t, env)
+	l := join(t, env, env.Token, m, "organizer", false)
+	r := env.Do(t, http.MethodPost, testenv.CallPath(l.call.ID)+"/addLargeGalleryView", env.Token, map[string]any{})
+	var op graph.Operation
+	r.JSON(t, &op)
+	l.bot.WaitAcked(t, wait, "/communications/calls/"+l.call.ID+"/operations/"+op.ID, 1)
+	var gallery string
+	for _, p := range l.participants(t) {
+		if p.ID != l.call.MyParticipantID {
+			gallery = p.ID
+		}
+	}
+	if gallery == "" {
+		t.Fatal("no large gallery view in the roster")
+	}
+	if r := env.Do(t, http.MethodDelete, testenv.CallPath(l.call.ID)+"/participants/"+gallery, env.Token, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("remove the gallery: %d %s", r.Status, r.Body)
+	}
+	l.waitRoster(t, "the gallery gone", func(present, removed []string) bool { return !slices.Contains(present, gallery) })
+	r = env.Do(t, http.MethodGet, testenv.CallPath(l.call.ID), env.Token, nil)
+	var c graph.Call
+	r.JSON(t, &c)
+	if c.State != "established" || len(testbot.Acked(l.bot.All(), l.resource())) != 2 {
+		t.Fatalf("the leg after its gallery left: %s, %s", c.State, testbot.Describe(testbot.Acked(l.bot.All(), l.resource())))
+	}
 }
 
 // TestConfigureMixerIsUnknown: configureMixer is not in Graph's v1.0

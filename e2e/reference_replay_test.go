@@ -66,6 +66,10 @@ var replayedDifferently = map[string]struct {
 	"update-audioRoutingGroup": {http.StatusBadRequest, "only a multicast group's receivers can be updated", "the body gives a oneToOne group two receivers; the audioRoutingGroup resource gives a oneToOne group one source and one receiver, and callplane lets only a multicast group's receivers change"},
 }
 
+// referenceExampleCount is how many request examples the v1.0 calls-API
+// reference pages have (testdata/reference_examples.json).
+const referenceExampleCount = 60
+
 func loadReferenceExamples(t *testing.T) []referenceExample {
 	t.Helper()
 	data, err := os.ReadFile("testdata/reference_examples.json")
@@ -100,6 +104,20 @@ func loadReferenceExamples(t *testing.T) []referenceExample {
 // answered as unknown actions, naming them.
 func TestReferenceExamples(t *testing.T) {
 	examples := loadReferenceExamples(t)
+	names := map[string]bool{}
+	for _, ex := range examples {
+		names[ex.Name] = true
+	}
+	for name := range replayedNotifications {
+		if !names[name] {
+			t.Errorf("replayedNotifications names %q, which is no example", name)
+		}
+	}
+	for name := range replayedDifferently {
+		if !names[name] {
+			t.Errorf("replayedDifferently names %q, which is no example", name)
+		}
+	}
 	r := newReplay(t)
 	var documented, differently, unknown []string
 	for i, ex := range examples {
@@ -119,6 +137,9 @@ func TestReferenceExamples(t *testing.T) {
 		if !ok {
 			t.Logf("%s (%s): %s", ex.Name, ex.Page, ex.Title)
 		}
+	}
+	if len(examples) != referenceExampleCount {
+		t.Errorf("%d examples, want the %d of the reference pages", len(examples), referenceExampleCount)
 	}
 	t.Logf("%d examples of the v1.0 calls API: %d answered as documented, %d where the page contradicts its resource %v, %d of actions not in the v1.0 schema answered as unknown %v",
 		len(examples), len(documented), len(differently), differently, len(unknown), unknown)
@@ -161,6 +182,32 @@ type stage struct {
 	// after is what the world does once the request is answered: a key
 	// the caller presses.
 	after func(t *testing.T)
+}
+
+// entity is what every listed thing has: an id.
+type entity struct {
+	ID string `json:"id"`
+}
+
+// listed says whether the example lists a collection of its call, and
+// which of the stage's ids the listing must have (none when the stage put
+// nothing there).
+func (s *stage) listed(ex referenceExample) (string, bool) {
+	if ex.Method != http.MethodGet {
+		return "", false
+	}
+	segs := strings.Split(ex.Path, "/")
+	switch segs[len(segs)-1] {
+	case "participants":
+		return s.participant, true
+	case "audioRoutingGroups":
+		return s.routing, true
+	case "contentSharingSessions":
+		return s.session, true
+	case "operations":
+		return s.operation, true
+	}
+	return "", false
 }
 
 // action names what the example does: "create", "get", "delete",
@@ -223,15 +270,20 @@ func (r *replay) replay(t *testing.T, ex referenceExample) {
 	case len(resp.Body) == 0:
 		t.Errorf("%d without a body, where the page shows a %s", status, ex.ResponseType)
 	default:
-		typ := ex.ResponseType
-		if ex.Method == http.MethodGet && strings.Contains(string(resp.Body), `"value"`) {
-			typ = "Collection(" + typ + ")"
+		if listed, ok := s.listed(ex); ok {
+			checkSchema(t, "Collection("+ex.ResponseType+")", resp.Body)
+			var list graph.Collection[entity]
+			resp.JSON(t, &list)
+			if listed != "" && !slices.Contains(list.Value, entity{listed}) {
+				t.Errorf("the listing does not have %s: %s", listed, resp.Body)
+			}
+		} else {
+			checkSchema(t, ex.ResponseType, resp.Body)
 		}
-		checkSchema(t, typ, resp.Body)
 	}
 	if want, ok := ex.ResponseHeaders["Location"]; ok {
 		got := resp.Header.Get("Location")
-		if kind := strings.Contains(want, "/operations/"); got == "" || kind != strings.Contains(got, "/operations/") || !strings.Contains(got, "/communications/calls/") {
+		if kind := strings.Contains(want, "/operations/"); kind != strings.Contains(got, "/operations/") || s.callID != "" && !strings.Contains(got, "/communications/calls/"+s.callID) {
 			t.Errorf("Location %q, where the page shows %q", got, want)
 		}
 	}
@@ -241,6 +293,9 @@ func (r *replay) replay(t *testing.T, ex referenceExample) {
 		var c graph.Call
 		resp.JSON(t, &c)
 		s.callID, before = c.ID, 0
+		if !strings.HasSuffix(resp.Header.Get("Location"), "/communications/calls/"+c.ID) {
+			t.Errorf("Location %q, not the created call %s", resp.Header.Get("Location"), c.ID)
+		}
 		s.bot.Wait(t, wait, "the call established", func([]testbot.Notification) bool {
 			return slices.ContainsFunc(s.notifications(), func(n testbot.Notification) bool { return n.State == "established" })
 		})
@@ -566,7 +621,8 @@ func (r *replay) substitute(v any, s *stage, keys []string) any {
 			case k == "sources":
 				v[k] = []any{s.people[0]}
 			case k == "receivers":
-				v[k] = []any{s.me, s.people[1]}[:len(x.([]any))]
+				receivers := []any{s.me, s.people[1]}
+				v[k] = receivers[:min(len(receivers), len(x.([]any)))]
 			case k == "participantId" && under("transferee"):
 				v[k] = s.people[0]
 			case k == "application" && under("source"):
@@ -632,6 +688,11 @@ func (r *replay) checkNotifications(t *testing.T, ex referenceExample, s *stage,
 		t.Logf("expecting the page's first %d notifications of %d: %s", e.first, len(want), e.why)
 		want = want[:e.first]
 	}
+	defer func() {
+		for _, body := range s.bot.Bodies() {
+			checkSchema(t, "microsoft.graph.commsNotifications", body)
+		}
+	}()
 	if len(want) == 0 {
 		return
 	}
@@ -661,9 +722,15 @@ func (r *replay) checkNotifications(t *testing.T, ex referenceExample, s *stage,
 	}
 	// sendDtmfTones's example sends twelve tones a second apart.
 	s.bot.Wait(t, 3*wait, fmt.Sprintf("the page's notifications %v", want), func([]testbot.Notification) bool { return contains(heard()) })
-	for _, body := range s.bot.Bodies() {
-		checkSchema(t, "microsoft.graph.commsNotifications", body)
+	if what, ok := notifiedWith[ex.Name]; ok && !slices.ContainsFunc(s.notifications()[before:], func(n testbot.Notification) bool { return strings.Contains(string(n.Data), what) }) {
+		t.Errorf("no notification carries %s, as the page's does", what)
 	}
+}
+
+// notifiedWith is what a page's notification carries beyond its change and
+// state, where that is the point of it.
+var notifiedWith = map[string]string{
+	"call-subscribeToTone": `"toneInfo"`,
 }
 
 // resourceKind is what a notification's resource URL names: the call, its

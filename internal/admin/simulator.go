@@ -33,8 +33,8 @@ func (a *API) simulatorRoutes() {
 	a.mux.HandleFunc("DELETE /callplane/meetings/{id}/participants/{pid}", a.removeParticipant)
 	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/mute", a.mute(true))
 	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/unmute", a.mute(false))
-	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/share", a.share)
-	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/unshare", a.unshare)
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/share", a.share(true))
+	a.mux.HandleFunc("POST /callplane/meetings/{id}/participants/{pid}/unshare", a.share(false))
 }
 
 // MeetingRequest creates a meeting: its subject, organizer, and the people
@@ -199,24 +199,21 @@ func (a *API) mute(muted bool) http.HandlerFunc {
 	}
 }
 
-// share has a person present their screen: 200 with the session, new or
-// taken over from another presenter.
-func (a *API) share(w http.ResponseWriter, r *http.Request) {
-	s, err := a.Sim.ShareInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), true)
-	if err != nil {
-		a.simFailed(w, err)
-		return
+// share has a person present their screen (sharing true: 200 with the
+// session, new, taken over from another presenter or changed) or stop
+// (204).
+func (a *API) share(sharing bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := a.Sim.ShareInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), sharing)
+		switch {
+		case err != nil:
+			a.simFailed(w, err)
+		case sharing:
+			writeJSON(w, http.StatusOK, contentSharingView(s))
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
 	}
-	writeJSON(w, http.StatusOK, contentSharingView(s))
-}
-
-// unshare ends the person's presentation.
-func (a *API) unshare(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.Sim.ShareInGroup(r.Context(), r.PathValue("id"), r.PathValue("pid"), false); err != nil {
-		a.simFailed(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) simFailed(w http.ResponseWriter, err error) {

@@ -455,6 +455,7 @@ func (c *Call) AdvanceChanged(now time.Time, t Timing) (events []Event, changed 
 			c.TeardownAt = time.Time{}
 			c.EndedAt = now
 			c.Result = c.EndResult
+			c.endPresentation()
 			events = append(events, Event{Change: Deleted, State: Terminated, Result: c.Result})
 		default:
 			return events, changed

@@ -10,7 +10,7 @@ import "github.com/callplane/callplane/internal/ids"
 // LargeGallery returns the large gallery view the leg added, if any.
 func (g *Group) LargeGallery(legID string) (Member, bool) {
 	for _, m := range g.Members {
-		if m.GalleryOf == legID {
+		if legID != "" && m.GalleryOf == legID {
 			return m, true
 		}
 	}
@@ -20,7 +20,7 @@ func (g *Group) LargeGallery(legID string) (Member, bool) {
 // AddLargeGallery brings the leg's large gallery view into the roster; a
 // leg has one, so adding it again changes nothing.
 func (g *Group) AddLargeGallery(legID string) (RosterChange, error) {
-	if _, ok := g.LegMember(legID); !ok {
+	if _, ok := g.LegMember(legID); !ok || legID == "" {
 		return RosterChange{}, ErrNoSuchMember
 	}
 	if _, ok := g.LargeGallery(legID); ok {

@@ -32,3 +32,22 @@ func TestLargeGallery(t *testing.T) {
 		t.Fatalf("roster after the leg left: %+v", g.Members)
 	}
 }
+
+func TestLargeGalleryIsNeitherMutedNorPresenting(t *testing.T) {
+	g := NewMeeting("t", "", Identity{}, t0)
+	g.Join(Member{ParticipantID: "p-bot", Identity: Identity{Kind: Application, ID: "app"}, LegID: "leg-1"})
+	added, _ := g.AddLargeGallery("leg-1")
+	gallery := added.Updated[0].ParticipantID
+	if _, err := g.SetMuted(gallery, true); err == nil {
+		t.Fatal("the large gallery view was muted")
+	}
+	if _, err := g.StartSharing(gallery, t0); err == nil {
+		t.Fatal("the large gallery view presented")
+	}
+	if _, err := g.AddLargeGallery(""); !errors.Is(err, ErrNoSuchMember) {
+		t.Fatalf("a gallery for no leg id: %v", err)
+	}
+	if _, ok := g.LargeGallery(""); ok {
+		t.Fatal("a gallery found for no leg id")
+	}
+}

@@ -55,7 +55,7 @@ type Member struct {
 	ParticipantID string   `json:",omitzero"`
 	Identity      Identity `json:",omitzero"`
 	// LegID is the call resource of an application in the group; empty for
-	// a simulated human.
+	// a simulated human and for a large gallery view.
 	LegID string `json:",omitzero"`
 	Muted bool   `json:",omitzero"`
 	// Sharing says the member shares its screen (an application through
@@ -250,11 +250,14 @@ func (g *Group) Leave(participantID string, now time.Time) (RosterChange, error)
 }
 
 // SetMuted server-mutes or unmutes a participant. Muting a muted participant
-// changes nothing.
+// changes nothing; a large gallery view sends no audio to mute.
 func (g *Group) SetMuted(participantID string, muted bool) (RosterChange, error) {
 	i := slices.IndexFunc(g.Members, func(m Member) bool { return strings.EqualFold(m.ParticipantID, participantID) })
 	if i < 0 {
 		return RosterChange{}, ErrNoSuchMember
+	}
+	if g.Members[i].GalleryOf != "" {
+		return RosterChange{}, invalid("the large gallery view sends no audio to mute")
 	}
 	if g.Members[i].Muted == muted {
 		return RosterChange{}, nil

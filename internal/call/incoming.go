@@ -381,6 +381,7 @@ func (c *Call) end(now time.Time, result *Result) {
 	c.AnswerBy, c.AnswerAt, c.TeardownAt, c.KeepAliveDeadline = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	c.EndedAt = now
 	c.Result = result
+	c.endPresentation()
 }
 
 func lowerFirst(s string) string {

@@ -129,6 +129,10 @@ const (
 	Pressed = "pressed"
 	Spoke   = "spoke"
 	HungUp  = "hungUp"
+	// Shared and StoppedSharing are a presentation started (or changed)
+	// and ended.
+	Shared         = "shared"
+	StoppedSharing = "stoppedSharing"
 )
 
 // MaxRemoteActions bounds what a call keeps of RemoteActions.

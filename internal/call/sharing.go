@@ -124,6 +124,8 @@ func (g *Group) presenter(participantID string) (Member, error) {
 	switch {
 	case !ok:
 		return Member{}, ErrNoSuchMember
+	case m.GalleryOf != "":
+		return Member{}, invalid("the large gallery view does not present")
 	case !m.Human():
 		return Member{}, invalid("an application shares its screen through changeScreenSharingRole")
 	}
@@ -148,11 +150,12 @@ func (c *Call) StartSharing(now time.Time) (ContentChange, error) {
 	change := present(c.Remote.Content, c.remoteParticipantID(), now)
 	session := change.Session
 	c.Remote.Content = &session
+	c.remoteDid(RemoteAction{At: now, Did: Shared})
 	return change, nil
 }
 
 // StopSharing ends the remote person's presentation.
-func (c *Call) StopSharing() (ContentChange, error) {
+func (c *Call) StopSharing(now time.Time) (ContentChange, error) {
 	if err := c.remotePresenter(); err != nil {
 		return ContentChange{}, err
 	}
@@ -161,6 +164,7 @@ func (c *Call) StopSharing() (ContentChange, error) {
 	}
 	change := ContentChange{Change: Deleted, Session: *c.Remote.Content}
 	c.Remote.Content = nil
+	c.remoteDid(RemoteAction{At: now, Did: StoppedSharing})
 	return change, nil
 }
 
@@ -170,6 +174,13 @@ func (c *Call) ContentSessions() []ContentSession {
 		return []ContentSession{}
 	}
 	return []ContentSession{*c.Remote.Content}
+}
+
+// endPresentation ends the remote person's presentation with the call.
+func (c *Call) endPresentation() {
+	if c.Remote != nil {
+		c.Remote.Content = nil
+	}
 }
 
 // remoteParticipantID is the remote party's participant id in the call,

@@ -91,7 +91,7 @@ func TestContentSharingInAPeerToPeerCall(t *testing.T) {
 	if s := c.ContentSessions(); len(s) != 0 {
 		t.Fatalf("sessions before alice shares: %+v", s)
 	}
-	if _, err := c.StopSharing(); !errors.Is(err, ErrNotSharing) {
+	if _, err := c.StopSharing(t0); !errors.Is(err, ErrNotSharing) {
 		t.Fatalf("stop before sharing: %v", err)
 	}
 	started, err := c.StartSharing(t0)
@@ -105,7 +105,7 @@ func TestContentSharingInAPeerToPeerCall(t *testing.T) {
 	if got := c.ContentSessions(); len(got) != 1 || got[0] != started.Session {
 		t.Fatalf("sessions: %+v", got)
 	}
-	stopped, err := c.StopSharing()
+	stopped, err := c.StopSharing(t0)
 	if err != nil || stopped.Change != Deleted || stopped.Session.ID != started.Session.ID || len(c.ContentSessions()) != 0 {
 		t.Fatalf("alice stops: %+v %v", stopped, err)
 	}
@@ -116,5 +116,19 @@ func TestContentSharingInAPeerToPeerCall(t *testing.T) {
 		if _, err := other.StartSharing(t0); err == nil {
 			t.Errorf("%s: a person presented", name)
 		}
+	}
+}
+
+func TestPresentationEndsWithTheCall(t *testing.T) {
+	c := &Call{State: Established, Direction: Inbound, Source: Participant{Identity: Identity{Kind: User, ID: "alice"}}, Remote: &Remote{}}
+	if _, err := c.StartSharing(t0); err != nil {
+		t.Fatal(err)
+	}
+	c.end(t0, nil)
+	if c.Remote.Content != nil || len(c.ContentSessions()) != 0 {
+		t.Fatalf("the presentation outlived the call: %+v", c.Remote.Content)
+	}
+	if got := c.RemoteActions; len(got) != 1 || got[0].Did != Shared {
+		t.Fatalf("the person's actions: %+v", got)
 	}
 }

@@ -364,22 +364,20 @@ func (s *Service) ContentSharingSession(ctx context.Context, owner call.Owner, c
 }
 
 // contentSessions are the presentations the owner's call sees: its group
-// call's (none for a leg not yet in its meeting), or its remote person's.
+// call's, or its remote person's.
 func (u *unit) contentSessions(owner call.Owner, callID string) ([]call.ContentSession, error) {
 	c, err := u.ownCall(owner, callID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case c.IsGroup() && c.GroupID == "":
-		return []call.ContentSession{}, nil
-	case c.IsGroup():
-		g, err := u.group(c.GroupID)
-		if err != nil {
-			return nil, err
-		}
-		return g.ContentSessions(), nil
 	}
-	return c.ContentSessions(), nil
+	if !c.IsGroup() {
+		return c.ContentSessions(), nil
+	}
+	_, g, err := u.groupLeg(owner, callID)
+	if err != nil {
+		return nil, err
+	}
+	return g.ContentSessions(), nil
 }
 
 // ShareInCall has the remote person of a peer-to-peer call start
@@ -400,7 +398,7 @@ func (s *Service) ShareInCall(ctx context.Context, callID string, sharing bool) 
 		if sharing {
 			change, err = c.StartSharing(u.now)
 		} else {
-			change, err = c.StopSharing()
+			change, err = c.StopSharing(u.now)
 		}
 		if err != nil {
 			return err

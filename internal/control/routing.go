@@ -33,7 +33,9 @@ func (s *Service) changeRouting(ctx context.Context, owner call.Owner, roles []s
 		if err != nil {
 			return err
 		}
-		inRoster := func(id string) bool { _, ok := g.Member(id); return ok }
+		// Audio is routed between people and legs: a large gallery view
+		// carries video.
+		inRoster := func(id string) bool { m, ok := g.Member(id); return ok && m.GalleryOf == "" }
 		if err := fn(c, inRoster); err != nil {
 			return err
 		}

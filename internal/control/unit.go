@@ -469,7 +469,8 @@ func (u *unit) leave(g *call.Group, participantID string, reason call.Result) er
 	if err := u.rosterChanged(g, change); err != nil {
 		return err
 	}
-	if g.Humans() == 0 && len(g.Legs()) > 0 {
+	if m.Human() && g.Humans() == 0 && len(g.Legs()) > 0 {
+		// The last person left (a large gallery view leaving is not that).
 		return u.end(g, call.AllOthersLeft)
 	}
 	return nil

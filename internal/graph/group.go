@@ -297,8 +297,7 @@ func ParticipantOf(m call.Member) Participant {
 // type LargeGallery-V2 that receives audio and sends and receives video,
 // with its first page, active, in its metadata.
 func largeGalleryOf(m call.Member) Participant {
-	set := identitySet(m.Identity)
-	set.Application.ApplicationType = "LargeGallery-V2"
+	set := &IdentitySet{ODataType: TypeIdentitySet, Application: &Identity{ID: m.Identity.ID, ApplicationType: "LargeGallery-V2"}}
 	metadata, _ := json.Marshal(map[string]any{
 		"__platform":   map[string]any{"ui": map[string]any{"hidden": true}},
 		"audienceView": map[string]any{"id": m.Identity.ID + "/1", "page": 1, "status": "active", "type": "lg", "aspectRatio": "widescreen"},

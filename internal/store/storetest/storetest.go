@@ -657,7 +657,7 @@ func testListCalls(t *testing.T, s store.Store) {
 	must(t, save(ctx, s, calls[0], nil))
 	changed = list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: recentWindow})
 	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{calls[0].ID}) || changed[0].Version != 2 {
-		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), calls[0].ID)
+		t.Fatalf("changed in the last %v: %v, want only %s", recentWindow, ids(changed), calls[0].ID)
 	}
 	if got := list(store.CallFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour, Limit: 2}); len(got) != 2 || got[0].ID != calls[0].ID || got[1].ID != calls[1].ID {
 		t.Fatalf("the two saved last: %v", ids(got))
@@ -773,7 +773,7 @@ func testListGroups(t *testing.T, s store.Store) {
 	must(t, store.Save(ctx, s, &store.Changes{Groups: []*call.Group{groups[0]}}))
 	changed = list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: recentWindow})
 	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{groups[0].ID}) || changed[0].Version != 2 || len(changed[0].Members) != 1 {
-		t.Fatalf("changed in the last 500ms: %v, want only %s", ids(changed), groups[0].ID)
+		t.Fatalf("changed in the last %v: %v, want only %s", recentWindow, ids(changed), groups[0].ID)
 	}
 	if got := list(store.GroupFilter{TenantID: owner.TenantID, ChangedWithin: time.Hour, Limit: 2}); len(got) != 2 || got[0].ID != groups[0].ID || got[1].ID != groups[1].ID {
 		t.Fatalf("the two saved last: %v", ids(got))

@@ -24,23 +24,27 @@ export function meetingCard(g, changed, opts = {}) {
   const rows = people.map((p) => {
     const who = p.info && p.info.identity;
     const ident = identityOf(who);
-    const isBot = ident && (ident.kind === 'application' || ident.kind === 'applicationInstance');
+    const isGallery = !!(who && who.application && who.application.ApplicationType === 'LargeGallery-V2');
+    const isBot = !isGallery && ident && (ident.kind === 'application' || ident.kind === 'applicationInstance');
+    const sharing = (p.mediaStreams || []).some((m) => m.mediaType === 'videoBasedScreenSharing');
     const keys = h('input', { type: 'text', placeholder: '1#', maxlength: 64, title: 'Keys to press: 0-9, *, #, A-D' });
     const secs = h('input', { type: 'number', min: '0.1', max: '60', step: '0.1', value: '2', title: 'Seconds to speak for' });
     const pid = enc(p.id);
     return h('tr', { dataset: { participantId: p.id } },
-      h('td', null, identityText(who), isBot ? h('span', { class: 'sub' }, ' (bot)') : null),
+      h('td', null, isGallery ? 'Large gallery view' : identityText(who), isBot ? h('span', { class: 'sub' }, ' (bot)') : null,
+        sharing ? h('span', { class: 'badge info', title: 'Sharing their screen' }, 'presenting') : null),
       h('td', { class: 'mono', title: p.id }, short(p.id)),
       h('td', null, p.isMuted ? h('span', { class: 'badge warn', title: 'Server-muted' }, 'muted') : h('span', { class: 'badge ok' }, 'unmuted'),
         p.isInLobby ? h('span', { class: 'badge info' }, 'in lobby') : null),
       h('td', null, p.callId ? h('a', { href: '#/calls/' + p.callId, title: "The bot's call resource for its leg" }, short(p.callId)) : '—'),
       g.ended ? h('td', null, '—') : h('td', { class: 'acts' },
-        h('button', { type: 'button', title: p.isMuted ? 'Unmute' : 'Server-mute this participant',
-          onclick: act(() => post(`${base}/participants/${pid}/${p.isMuted ? 'unmute' : 'mute'}`), p.isMuted ? 'Unmuted.' : 'Muted.') }, p.isMuted ? 'Unmute' : 'Mute'),
-        ' ',
-        h('button', { type: 'button', class: 'danger', title: isBot ? "Remove: the bot's leg ends (removed by another participant)" : 'Take this person out of the meeting',
+        isGallery ? null : [h('button', { type: 'button', title: p.isMuted ? 'Unmute' : 'Server-mute this participant',
+          onclick: act(() => post(`${base}/participants/${pid}/${p.isMuted ? 'unmute' : 'mute'}`), p.isMuted ? 'Unmuted.' : 'Muted.') }, p.isMuted ? 'Unmute' : 'Mute'), ' '],
+        h('button', { type: 'button', class: 'danger', title: isBot ? "Remove: the bot's leg ends (removed by another participant)" : isGallery ? 'Take the large gallery view out of the roster' : 'Take this person out of the meeting',
           onclick: act(() => del(`${base}/participants/${pid}`), 'Removed.') }, 'Remove'),
-        isBot ? null : [' ', keys, h('button', { type: 'button', title: 'This person presses the keys: bots subscribed to tones hear them',
+        isBot || isGallery ? null : [' ', h('button', { type: 'button', title: sharing ? 'Stop presenting' : 'Present their screen: bots that asked hear of the content sharing session',
+          onclick: act(() => post(`${base}/participants/${pid}/${sharing ? 'unshare' : 'share'}`), sharing ? 'Stopped presenting.' : 'Presenting.') }, sharing ? 'Unshare' : 'Share'),
+        ' ', keys, h('button', { type: 'button', title: 'This person presses the keys: bots subscribed to tones hear them',
           onclick: act(() => post(`${base}/participants/${pid}/tones`, { tones: keys.value }), 'Pressed.') }, 'Press'),
         ' ', secs, h('button', { type: 'button', title: 'This person speaks for a while: recordings hear it',
           onclick: act(() => post(`${base}/participants/${pid}/speech`, { seconds: Number(secs.value) }), 'Spoke.') }, 'Speak')]));
