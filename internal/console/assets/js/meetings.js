@@ -45,7 +45,7 @@ export class MeetingsPanel {
     this.open = h('div', { id: 'meetings' });
     this.ticker = setInterval(() => this.tick(), 1000);
     return h('section', { class: 'panel' }, h('h2', null, 'Meetings'),
-      h('p', { class: 'explain' }, 'The meetings and group calls of the tenant, live ones first, then those ended within the retention window. Open one to act as its people: mute, remove, press keys, speak; add people or invite bots; end it.'),
+      h('p', { class: 'explain' }, 'The meetings and group calls of the tenant, live ones first, then those ended within the retention window. Open one to act as its people: mute, remove, present their screen, press keys, speak; add people or invite bots; end it.'),
       h('div', { class: 'toolbar' }, this.count),
       h('table', { class: 'calls meetings', id: 'meetings-table' },
         h('thead', null, h('tr', null,
