@@ -125,7 +125,8 @@ func TestBadInput(t *testing.T) {
 
 // TestActionRouter: bound actions route by name, with or without Graph's
 // namespace; an unknown action is "Resource not found" naming it (not the
-// call id before it); an action takes only POST.
+// call id before it); an action takes only POST, and a call's collections
+// only their own methods (405 with Allow).
 func TestActionRouter(t *testing.T) {
 	env := testenv.Start(t)
 	bot := testbot.Start(t)
@@ -165,4 +166,14 @@ func TestActionRouter(t *testing.T) {
 	if r := env.Do(t, http.MethodGet, testenv.CallPath(c.ID)+"/participants", env.Token, nil); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "group calls") {
 		t.Errorf("roster of a peer-to-peer call: %d %s", r.Status, r.Body)
 	}
+	// A call's collections take the methods they have, not another.
+	for path, allow := range map[string]string{"/operations": "GET", "/contentSharingSessions": "GET", "/audioRoutingGroups": "GET, POST"} {
+		r := env.Do(t, http.MethodPatch, testenv.CallPath(c.ID)+path, env.Token, map[string]any{})
+		checkGraphError(t, r, http.StatusMethodNotAllowed, "BadRequest")
+		if r.Header.Get("Allow") != allow {
+			t.Errorf("PATCH %s: Allow %q, want %q", path, r.Header.Get("Allow"), allow)
+		}
+	}
+	r = env.Do(t, http.MethodPost, testenv.CallPath(c.ID)+"/contentSharingSessions", env.Token, map[string]any{})
+	checkGraphError(t, r, http.StatusMethodNotAllowed, "BadRequest")
 }

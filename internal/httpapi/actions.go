@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/httpx"
 )
 
 // handler is an authenticated Graph handler.
@@ -51,6 +52,10 @@ func (a *API) routeActions(pattern string, set actions) {
 			// An entity (a participant by id, whatever it is called): it
 			// takes no POST.
 			methodNotAllowed(w, r, set.entity)
+		case set.entity == nil && len(httpx.AllowedMethodsBesides(a.mux, r, pattern)) > 0:
+			// A collection of the resource (…/operations): it takes other
+			// methods, not this one.
+			methodNotAllowed(w, r, httpx.AllowedMethodsBesides(a.mux, r, pattern))
 		default:
 			if _, ok := a.authenticate(w, r); ok {
 				writeError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", segment))

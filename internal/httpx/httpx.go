@@ -94,11 +94,18 @@ var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, htt
 // than its catch-all: what a 405's Allow header names. None means the path is
 // unknown (404).
 func AllowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	return AllowedMethodsBesides(mux, r, "/")
+}
+
+// AllowedMethodsBesides is AllowedMethods, not counting the routes of
+// pattern either: a wildcard route that takes every method, asking whether
+// a more specific route takes r's path.
+func AllowedMethodsBesides(mux *http.ServeMux, r *http.Request, pattern string) []string {
 	var allowed []string
 	for _, m := range probeMethods {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+		if _, p := mux.Handler(probe); p != "" && p != "/" && p != pattern {
 			allowed = append(allowed, m)
 		}
 	}
