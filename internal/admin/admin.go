@@ -239,16 +239,8 @@ func describe(n store.Notification) Delivery {
 	if n.Status == store.Pending {
 		d.NextAttemptAt = optionalTime(n.NextAttemptAt)
 	}
-	var env graph.Received
-	if json.Unmarshal(n.Payload, &env) == nil && len(env.Value) > 0 {
-		v := env.Value[0]
-		d.ChangeType, d.ResourceURL = v.ChangeType, v.ResourceURL
-		var data struct {
-			State string `json:"state"`
-		}
-		if json.Unmarshal(v.ResourceData, &data) == nil {
-			d.State = data.State
-		}
+	if sum, ok := graph.SummarizeNotification(n.Payload); ok {
+		d.ChangeType, d.ResourceURL, d.State = sum.ChangeType, sum.ResourceURL, sum.State
 	}
 	return d
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"net/http"
 	"slices"
@@ -154,25 +153,9 @@ func notificationEntry(n store.Notification) TimelineEntry {
 		e.AckedAt = optionalTime(n.LastAttemptAt)
 		e.AckMs = milliseconds(n.LastDuration)
 	}
-	var env graph.Received
-	if json.Unmarshal(n.Payload, &env) != nil || len(env.Value) == 0 {
-		return e
-	}
-	v := env.Value[0]
-	e.ChangeType, e.ResourceURL = v.ChangeType, v.ResourceURL
-	var data struct {
-		State      string            `json:"state"`
-		Status     string            `json:"status"`
-		ResultInfo *graph.ResultInfo `json:"resultInfo"`
-		ToneInfo   *struct {
-			Tone string `json:"tone"`
-		} `json:"toneInfo"`
-	}
-	if json.Unmarshal(v.ResourceData, &data) == nil {
-		e.State, e.OperationStatus, e.ResultInfo = data.State, data.Status, data.ResultInfo
-		if data.ToneInfo != nil {
-			e.Tone = data.ToneInfo.Tone
-		}
+	if sum, ok := graph.SummarizeNotification(n.Payload); ok {
+		e.ChangeType, e.ResourceURL = sum.ChangeType, sum.ResourceURL
+		e.State, e.OperationStatus, e.ResultInfo, e.Tone = sum.State, sum.Status, sum.ResultInfo, sum.Tone
 	}
 	return e
 }

@@ -24,7 +24,6 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +39,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/fault"
+	"github.com/callplane/callplane/internal/graph"
 	"github.com/callplane/callplane/internal/metrics"
 	"github.com/callplane/callplane/internal/store"
 )
@@ -544,22 +544,8 @@ func (d *Dispatcher) parkLocked(s *stream, wait time.Duration) {
 // notificationInfo is what fault rules match a notification by.
 func notificationInfo(n store.Notification) fault.NotificationInfo {
 	info := fault.NotificationInfo{CallID: n.CallID, AppID: n.Owner.AppID}
-	var env struct {
-		Value []struct {
-			ChangeType   string          `json:"changeType"`
-			ResourceURL  string          `json:"resourceUrl"`
-			ResourceData json.RawMessage `json:"resourceData"`
-		} `json:"value"`
-	}
-	if json.Unmarshal(n.Payload, &env) == nil && len(env.Value) > 0 {
-		v := env.Value[0]
-		info.ChangeType, info.ResourceURL = v.ChangeType, v.ResourceURL
-		var data struct {
-			State string `json:"state"`
-		}
-		if json.Unmarshal(v.ResourceData, &data) == nil {
-			info.State = data.State
-		}
+	if sum, ok := graph.SummarizeNotification(n.Payload); ok {
+		info.ChangeType, info.ResourceURL, info.State = sum.ChangeType, sum.ResourceURL, sum.State
 	}
 	return info
 }

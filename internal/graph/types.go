@@ -175,6 +175,44 @@ type Received struct {
 	} `json:"value"`
 }
 
+// ChangeSummary is what a notification's first change says at a glance:
+// the change, its resource, and of the resource data a call's state, an
+// operation's status, their resultInfo, and a tone received.
+type ChangeSummary struct {
+	ChangeType  string
+	ResourceURL string
+	State       string
+	Status      string
+	ResultInfo  *ResultInfo
+	Tone        string
+}
+
+// SummarizeNotification reads a commsNotifications body's first change;
+// false when the body has none.
+func SummarizeNotification(payload []byte) (ChangeSummary, bool) {
+	var env Received
+	if json.Unmarshal(payload, &env) != nil || len(env.Value) == 0 {
+		return ChangeSummary{}, false
+	}
+	v := env.Value[0]
+	sum := ChangeSummary{ChangeType: v.ChangeType, ResourceURL: v.ResourceURL}
+	var data struct {
+		State      string      `json:"state"`
+		Status     string      `json:"status"`
+		ResultInfo *ResultInfo `json:"resultInfo"`
+		ToneInfo   *struct {
+			Tone string `json:"tone"`
+		} `json:"toneInfo"`
+	}
+	if json.Unmarshal(v.ResourceData, &data) == nil {
+		sum.State, sum.Status, sum.ResultInfo = data.State, data.Status, data.ResultInfo
+		if data.ToneInfo != nil {
+			sum.Tone = data.ToneInfo.Tone
+		}
+	}
+	return sum, true
+}
+
 // ErrorResponse is Graph's error body.
 type ErrorResponse struct {
 	Error ErrorBody `json:"error"`
