@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/callplane/callplane/internal/pgtest"
+	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testenv"
 )
 
@@ -54,6 +55,32 @@ type process struct {
 
 // run starts the command with args and extra environment variables; it is
 // killed when the test ends if still running.
+// served is a callplane serve run with a ready file: the process, the
+// file's path, and what it said (raw too, for failure messages).
+type served struct {
+	p     *process
+	path  string
+	ready server.Ready
+	raw   []byte
+}
+
+// serveReady runs callplane serve with args and a ready file, waits until
+// it says it listens, and reads the file.
+func serveReady(t *testing.T, args ...string) served {
+	t.Helper()
+	s := served{path: filepath.Join(t.TempDir(), "ready.json")}
+	s.p = run(t, nil, append(append([]string{"serve"}, args...), "--ready-file", s.path)...)
+	s.p.waitLine(t, regexp.MustCompile(`callplane is listening`))
+	var err error
+	if s.raw, err = os.ReadFile(s.path); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(s.raw, &s.ready); err != nil {
+		t.Fatalf("ready file: %v\n%s", err, s.raw)
+	}
+	return s
+}
+
 func run(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	p := &process{cmd: exec.Command(callplaneBinary, args...), notify: make(chan struct{}, 1)}

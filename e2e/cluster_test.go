@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -41,20 +40,10 @@ type clusterNode struct {
 // passes a shorter one in args (a later flag wins).
 func startNode(t *testing.T, storeURL, listen, data string, args ...string) *clusterNode {
 	t.Helper()
-	readyPath := filepath.Join(t.TempDir(), "ready.json")
-	args = append([]string{"serve", "--store", storeURL, "--listen", listen, "--data", data, "--ready-file", readyPath,
+	s := serveReady(t, append([]string{"--store", storeURL, "--listen", listen, "--data", data,
 		"--answer-delay", "50ms", "--teardown-delay", "50ms", "--prompt-fetch=false", "--prompt-duration", "200ms",
-		"--delivery-min-backoff", "10ms", "--delivery-max-backoff", "300ms", "--delivery-deadline", "10m"}, args...)
-	p := run(t, nil, args...)
-	p.waitLine(t, regexp.MustCompile(`callplane is listening`))
-	raw, err := os.ReadFile(readyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &clusterNode{p: p, listen: listen, data: data}
-	if err := json.Unmarshal(raw, &n.ready); err != nil {
-		t.Fatalf("ready file: %v", err)
-	}
+		"--delivery-min-backoff", "10ms", "--delivery-max-backoff", "300ms", "--delivery-deadline", "10m"}, args...)...)
+	n := &clusterNode{p: s.p, listen: listen, data: data, ready: s.ready}
 	n.env = &testenv.Env{URL: n.ready.BaseURL, Client: &http.Client{Timeout: wait}}
 	return n
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -188,15 +186,8 @@ func TestMetrics(t *testing.T) {
 // TestJSONLogs: --log-format json writes one JSON object per line, and a
 // request's line names its request id and its call.
 func TestJSONLogs(t *testing.T) {
-	readyPath := t.TempDir() + "/ready.json"
-	p := run(t, nil, "serve", "--listen", "127.0.0.1:0", "--ephemeral", "--ready-file", readyPath, "--log-format", "json", "--log-level", "debug")
-	p.waitLine(t, regexp.MustCompile(`callplane is listening`))
-	raw, err := os.ReadFile(readyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready server.Ready
-	json.Unmarshal(raw, &ready)
+	s := serveReady(t, "--listen", "127.0.0.1:0", "--ephemeral", "--log-format", "json", "--log-level", "debug")
+	p, ready := s.p, s.ready
 	env := &testenv.Env{URL: ready.BaseURL, Client: &http.Client{Timeout: wait}}
 	token := tokenFrom(t, ready.TokenEndpoint, ready.ClientID, ready.ClientSecret)
 	bot := testbot.Start(t)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/callplane/callplane/examples/ivrbot/ivr"
-	"github.com/callplane/callplane/internal/server"
 )
 
 // junit is what the scenario runner's JUnit XML is read as.
@@ -37,17 +35,8 @@ type junit struct {
 // a report, and JUnit XML, that say which expectation and what happened
 // instead.
 func TestExampleScenarios(t *testing.T) {
-	readyPath := filepath.Join(t.TempDir(), "ready.json")
-	p := run(t, nil, "serve", "--ephemeral", "--listen", "127.0.0.1:0", "--ready-file", readyPath)
-	p.waitLine(t, regexp.MustCompile(`callplane is listening`))
-	data, err := os.ReadFile(readyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready server.Ready
-	if err := json.Unmarshal(data, &ready); err != nil {
-		t.Fatal(err)
-	}
+	s := serveReady(t, "--ephemeral", "--listen", "127.0.0.1:0")
+	readyPath, ready := s.path, s.ready
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

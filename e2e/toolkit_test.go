@@ -5,15 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/callplane/callplane/internal/admin"
-	"github.com/callplane/callplane/internal/server"
 	"github.com/callplane/callplane/internal/testbot"
 	"github.com/callplane/callplane/internal/testenv"
 )
@@ -23,17 +20,8 @@ import (
 // to get a token and place a call; at exit the file and the temporary data
 // directory are gone.
 func TestReadyFile(t *testing.T) {
-	readyPath := filepath.Join(t.TempDir(), "ready.json")
-	p := run(t, nil, "serve", "--listen", "127.0.0.1:0", "--ephemeral", "--ready-file", readyPath)
-	p.waitLine(t, regexp.MustCompile(`callplane is listening`))
-	data, err := os.ReadFile(readyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ready server.Ready
-	if err := json.Unmarshal(data, &ready); err != nil {
-		t.Fatalf("ready file: %v\n%s", err, data)
-	}
+	s := serveReady(t, "--listen", "127.0.0.1:0", "--ephemeral")
+	p, readyPath, ready, data := s.p, s.path, s.ready, s.raw
 	for key, v := range map[string]string{"graphUrl": ready.GraphURL, "tenantId": ready.TenantID, "clientId": ready.ClientID,
 		"clientSecret": ready.ClientSecret, "adminSecret": ready.AdminSecret, "tokenEndpoint": ready.TokenEndpoint,
 		"openidConfiguration": ready.OpenIDConfiguration, "callbackOpenidConfiguration": ready.CallbackOpenIDConfiguration} {
