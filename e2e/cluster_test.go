@@ -180,23 +180,7 @@ func TestClusterGroupCall(t *testing.T) {
 		from := nodes[(i+1)%3].ready
 		legs[i] = &leg{env: nodes[(i+2)%3].env, bot: testbot.Start(t), token: tokenFrom(t, from.TokenEndpoint, app.ID, app.ClientSecret), delta: i%2 == 1}
 	}
-	var wg sync.WaitGroup
-	for _, l := range legs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := l.env.Do(t, http.MethodPost, "/v1.0/communications/calls", l.token, joinBody(l.bot.URL, m, "organizer", l.delta))
-			if r.Status != http.StatusCreated {
-				t.Errorf("join: %d %s", r.Status, r.Body)
-				return
-			}
-			r.JSON(t, &l.call)
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	joinAtOnce(t, m, legs)
 	everyone := append([]string{"alice", "bob"}, apps...)
 	for _, l := range legs {
 		l.waitEstablished(t, m)

@@ -570,25 +570,10 @@ func TestTwentyBotsLeaveInParallel(t *testing.T) {
 	}
 	// Half the bots take delta rosters, half full ones; all join at once.
 	legs := make([]*leg, n)
-	var wg sync.WaitGroup
 	for i := range n {
 		legs[i] = &leg{env: env, bot: testbot.Start(t), token: tokens[i], delta: i%2 == 1}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l := legs[i]
-			r := env.Do(t, http.MethodPost, "/v1.0/communications/calls", l.token, joinBody(l.bot.URL, m, "organizer", l.delta))
-			if r.Status != http.StatusCreated {
-				t.Errorf("join: %d %s", r.Status, r.Body)
-				return
-			}
-			r.JSON(t, &l.call)
-		}()
 	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	joinAtOnce(t, m, legs)
 	everyone := append([]string{"alice", "bob"}, apps...)
 	for _, l := range legs {
 		l.waitEstablished(t, m)
@@ -661,6 +646,29 @@ func TestTwentyBotsLeaveInParallel(t *testing.T) {
 
 // countFor counts the acknowledged notifications of a call and its roster
 // and operations.
+// joinAtOnce has every leg's bot join the meeting at the same time,
+// through its own node and token, and fails unless each join is created.
+func joinAtOnce(t *testing.T, m admin.GroupView, legs []*leg) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := l.env.Do(t, http.MethodPost, "/v1.0/communications/calls", l.token, joinBody(l.bot.URL, m, "organizer", l.delta))
+			if r.Status != http.StatusCreated {
+				t.Errorf("join: %d %s", r.Status, r.Body)
+				return
+			}
+			r.JSON(t, &l.call)
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
 func countFor(all []testbot.Notification, callID string) int {
 	n := 0
 	seen := map[string]bool{}
