@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/callplane/callplane/internal/auth"
+	"github.com/callplane/callplane/internal/call"
 	"github.com/callplane/callplane/internal/graph"
 )
 
@@ -20,9 +21,7 @@ func (a *API) createAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p 
 		a.fail(w, r, err)
 		return
 	}
-	out := graph.AudioRoutingGroupOf(g)
-	out.ODataContext = a.callContext(r, id, "audioRoutingGroups/$entity")
-	writeJSON(w, http.StatusOK, out) // Graph answers the creation 200, not 201
+	a.writeRoutingGroup(w, r, id, g) // Graph answers the creation 200, not 201
 }
 
 func (a *API) listAudioRoutingGroups(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -42,9 +41,7 @@ func (a *API) getAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *au
 		a.fail(w, r, err)
 		return
 	}
-	out := graph.AudioRoutingGroupOf(g)
-	out.ODataContext = a.callContext(r, id, "audioRoutingGroups/$entity")
-	writeJSON(w, http.StatusOK, out)
+	a.writeRoutingGroup(w, r, id, g)
 }
 
 func (a *API) updateAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -58,9 +55,7 @@ func (a *API) updateAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p 
 		a.fail(w, r, err)
 		return
 	}
-	out := graph.AudioRoutingGroupOf(g)
-	out.ODataContext = a.callContext(r, id, "audioRoutingGroups/$entity")
-	writeJSON(w, http.StatusOK, out)
+	a.writeRoutingGroup(w, r, id, g)
 }
 
 func (a *API) deleteAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -70,4 +65,12 @@ func (a *API) deleteAudioRoutingGroup(w http.ResponseWriter, r *http.Request, p 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeRoutingGroup answers 200 with one of the call's audio routing
+// groups.
+func (a *API) writeRoutingGroup(w http.ResponseWriter, r *http.Request, callID string, g call.AudioRoutingGroup) {
+	out := graph.AudioRoutingGroupOf(g)
+	out.ODataContext = a.callContext(r, callID, "audioRoutingGroups/$entity")
+	writeJSON(w, http.StatusOK, out)
 }
