@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/callplane/callplane/internal/auth"
 )
 
 // Problem is one thing wrong with a scenario file, and where.
@@ -281,7 +283,7 @@ func (f fields) duration(key string, positive bool) time.Duration {
 
 // phone checks a value that is a phone number when it starts with +.
 func (r *reader) phone(n *yaml.Node, path, v string) {
-	if strings.HasPrefix(v, "+") && !validPhone(v) {
+	if strings.HasPrefix(v, "+") && !auth.ValidPhoneNumber(v) {
 		r.problem(n, path, "%q is not an E.164 number (+ and 8 to 15 digits)", v)
 	}
 }

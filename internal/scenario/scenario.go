@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/graph"
 )
 
@@ -201,7 +202,7 @@ func party(v string, callee bool, bot string) (graph.IdentitySet, error) {
 		}
 		return graph.IdentitySet{User: &graph.Identity{ID: id, DisplayName: name}}, nil
 	case kind == "phone":
-		if !validPhone(rest) {
+		if !auth.ValidPhoneNumber(rest) {
 			return graph.IdentitySet{}, fmt.Errorf("%q: %q is not an E.164 number (+ and 8 to 15 digits)", v, rest)
 		}
 		return graph.IdentitySet{Phone: &graph.Identity{ID: rest}}, nil
@@ -214,20 +215,6 @@ func party(v string, callee bool, bot string) (graph.IdentitySet, error) {
 		return graph.IdentitySet{}, fmt.Errorf("%q is not app, app:CLIENT_ID or phone:+E164", v)
 	}
 	return graph.IdentitySet{}, fmt.Errorf("%q is not user:ID[:NAME] or phone:+E164", v)
-}
-
-// validPhone reports whether s is an E.164 number as callplane takes
-// them: + and 8 to 15 digits.
-func validPhone(s string) bool {
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // person is the identity set of a meeting's participant: a phone number
