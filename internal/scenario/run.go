@@ -186,14 +186,14 @@ type step struct {
 
 // play runs the calls and meetings and observes them.
 func (r *run) play(ctx context.Context) (Observation, error) {
+	// Meetings come before calls due at the same time, as in the file:
+	// schedule puts a step after those due when it is.
 	for _, m := range r.s.Meetings {
-		r.steps = append(r.steps, step{at: m.At, do: func(ctx context.Context) error { return r.meeting(ctx, m) }})
+		r.schedule(step{at: m.At, do: func(ctx context.Context) error { return r.meeting(ctx, m) }})
 	}
 	for _, c := range r.s.Calls {
-		r.steps = append(r.steps, step{at: c.At, do: func(ctx context.Context) error { return r.place(ctx, c) }})
+		r.schedule(step{at: c.At, do: func(ctx context.Context) error { return r.place(ctx, c) }})
 	}
-	// Meetings come before calls due at the same time, as in the file.
-	slices.SortStableFunc(r.steps, func(a, b step) int { return cmp.Compare(a.at, b.at) })
 
 	obs := Observation{Started: r.opts.Now()}
 	r.begun = time.Now()
