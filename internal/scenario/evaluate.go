@@ -221,6 +221,15 @@ func (c *callFacts) refusals(action string) string {
 	}
 }
 
+// undone says why no request of an action succeeded: there was none, or
+// (never) each was refused; then how the call turned out.
+func (c *callFacts) undone(action, never string) string {
+	if len(c.requests(action)) == 0 {
+		return "no " + action + " request; " + c.fate()
+	}
+	return never + c.refusals(action) + "; " + c.fate()
+}
+
 // personDid is the first thing the person did of a kind: pressed, spoke
 // or hungUp.
 func (c *callFacts) personDid(did string) (admin.TimelineEntry, bool) {
@@ -450,10 +459,8 @@ func (c *callFacts) playsPrompt(e Expectation) (bool, string) {
 		return true, "played a prompt at " + c.at(played[0].At)
 	case n >= want:
 		return true, fmt.Sprintf("played %d prompts, the first at %s", n, c.at(played[0].At))
-	case len(c.requests("playPrompt")) == 0:
-		return false, "no playPrompt request; " + c.fate()
 	case n == 0:
-		return false, "no prompt played" + c.refusals("playPrompt") + "; " + c.fate()
+		return false, c.undone("playPrompt", "no prompt played")
 	default:
 		return false, fmt.Sprintf("played %d of the %d prompts wanted%s; %s", n, want, c.refusals("playPrompt"), c.fate())
 	}
@@ -462,10 +469,7 @@ func (c *callFacts) playsPrompt(e Expectation) (bool, string) {
 func (c *callFacts) subscribesToTone(e Expectation) (bool, string) {
 	sub, ok := c.succeeded("subscribeToTone")
 	if !ok {
-		if len(c.requests("subscribeToTone")) == 0 {
-			return false, "no subscribeToTone request; " + c.fate()
-		}
-		return false, "never subscribed to tones" + c.refusals("subscribeToTone") + "; " + c.fate()
+		return false, c.undone("subscribeToTone", "never subscribed to tones")
 	}
 	detail := "subscribed at " + c.at(sub.At)
 	if !e.BeforeKeys {
@@ -500,10 +504,7 @@ func (c *callFacts) transfers(e Expectation) (bool, string) {
 func (c *callFacts) records(e Expectation) (bool, string) {
 	rec, ok := c.succeeded("recordResponse")
 	if !ok {
-		if len(c.requests("recordResponse")) == 0 {
-			return false, "no recordResponse request; " + c.fate()
-		}
-		return false, "never recorded" + c.refusals("recordResponse") + "; " + c.fate()
+		return false, c.undone("recordResponse", "never recorded")
 	}
 	recorded := fmt.Sprintf("recorded (recordResponse %d at %s)", rec.Status, c.at(rec.At))
 	if !e.Download {
@@ -599,10 +600,7 @@ func (c *callFacts) acknowledges(e Expectation) (bool, string) {
 // acknowledged says a notification was delivered and acknowledged with a
 // 2xx within the bound (0: any time).
 func acknowledged(n admin.TimelineEntry, within time.Duration) bool {
-	if n.Delivery != "delivered" || (n.AckStatus != 0 && !ok2xx(n.AckStatus)) {
-		return false
-	}
-	return within == 0 || ackDuration(n) <= within
+	return badness(n) == 0 && (within == 0 || ackDuration(n) <= within)
 }
 
 // badness ranks what went wrong with a notification: never delivered is
