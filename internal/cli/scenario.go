@@ -117,21 +117,20 @@ func (s simulatorClient) Reset(context.Context) error {
 }
 
 func (s simulatorClient) SetWebhook(ctx context.Context, appID, webhook string) error {
-	if appID == "" {
-		dev, err := s.devApplication()
-		if err != nil {
-			return err
-		}
-		appID = dev
+	appID, err := s.application(appID)
+	if err != nil {
+		return err
 	}
 	return s.call(http.MethodPatch, "/callplane/applications/"+url.PathEscape(appID), admin.ApplicationRequest{CallingWebhook: &webhook}, nil)
 }
 
-// devApplication is the dev application's client id.
-func (s simulatorClient) devApplication() (string, error) {
-	var list struct {
-		Value []admin.ApplicationView `json:"value"`
+// application is appID, or the dev application's client id for "", as
+// Simulator's methods take it.
+func (s simulatorClient) application(appID string) (string, error) {
+	if appID != "" {
+		return appID, nil
 	}
+	var list admin.ApplicationList
 	if err := s.call(http.MethodGet, "/callplane/applications", nil, &list); err != nil {
 		return "", err
 	}
@@ -164,12 +163,9 @@ func (s simulatorClient) CreateMeeting(ctx context.Context, req admin.MeetingReq
 }
 
 func (s simulatorClient) InviteApplication(ctx context.Context, meetingID, appID string) (admin.CallView, error) {
-	if appID == "" {
-		dev, err := s.devApplication()
-		if err != nil {
-			return admin.CallView{}, err
-		}
-		appID = dev
+	appID, err := s.application(appID)
+	if err != nil {
+		return admin.CallView{}, err
 	}
 	var invited admin.ParticipantView
 	if err := s.call(http.MethodPost, "/callplane/meetings/"+url.PathEscape(meetingID)+"/participants",
