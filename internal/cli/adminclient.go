@@ -36,9 +36,7 @@ func adminFlags(fs *flag.FlagSet) (connect func() (*adminClient, error)) {
 	storeURL := fs.String("store", "", "the PostgreSQL URL of a cluster (serve --store): its admin credential, and a live node's URL unless --url names one")
 	return func() (*adminClient, error) {
 		if *storeURL != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			id, node, err := server.OpenClusterIdentity(ctx, *storeURL)
+			id, node, err := openCluster(*storeURL)
 			if err != nil {
 				return nil, err
 			}
@@ -68,6 +66,15 @@ func adminFlags(fs *flag.FlagSet) (connect func() (*adminClient, error)) {
 		}
 		return &adminClient{base: strings.TrimSuffix(u, "/"), secret: id.Directory.AdminSecret()}, nil
 	}
+}
+
+// openCluster opens the identity of the cluster on the PostgreSQL database
+// at storeURL, with a live node's URL ("" if none runs), giving up after
+// as long as an admin request may take.
+func openCluster(storeURL string) (*server.Identity, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return server.OpenClusterIdentity(ctx, storeURL)
 }
 
 // readReady reads a server's --ready-file.

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/callplane/callplane/internal/auth"
 	"github.com/callplane/callplane/internal/server"
@@ -25,10 +23,8 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 		err    error
 	)
 	if *storeURL != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
 		var node string
-		if id, node, err = server.OpenClusterIdentity(ctx, *storeURL); err != nil {
+		if id, node, err = openCluster(*storeURL); err != nil {
 			return err
 		}
 		tokens = id.TokenServiceAt(cmpOr(node, "http://"+server.DefaultListen))
