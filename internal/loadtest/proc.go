@@ -28,15 +28,11 @@ func ReadProc(pid int) (ProcStats, error) {
 	if err != nil {
 		return s, err
 	}
-	// The command name (field 2) may hold spaces; fields after it are fixed.
-	rest := stat[bytes.LastIndexByte(stat, ')')+2:]
-	fields := strings.Fields(string(rest))
-	if len(fields) < 13 {
+	cpu, ok := statCPU(stat)
+	if !ok {
 		return s, fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	s.CPU = (utime + stime) / clockTicks
+	s.CPU = cpu
 
 	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -63,6 +59,20 @@ func ReadProc(pid int) (ProcStats, error) {
 	return s, sc.Err()
 }
 
+// statCPU is the user plus system CPU time, in seconds, of a
+// /proc/<pid>/stat; false if the file is short.
+func statCPU(stat []byte) (float64, bool) {
+	// The command name (field 2) may hold spaces; fields after it are fixed.
+	rest := stat[bytes.LastIndexByte(stat, ')')+2:]
+	fields := strings.Fields(string(rest))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / clockTicks, true
+}
+
 // CommandCPU sums the CPU time, in seconds, of the running processes whose
 // command is name: a database server's, whose work for callplane happens in
 // processes of its own.
@@ -82,8 +92,9 @@ func CommandCPU(name string) float64 {
 		if open < 0 || end < open || string(stat[open+1:end]) != name {
 			continue
 		}
-		if s, err := ReadProc(pid); err == nil {
-			total += s.CPU
+		// Parsed from the stat just read: only the CPU time is wanted.
+		if cpu, ok := statCPU(stat); ok {
+			total += cpu
 		}
 	}
 	return total
