@@ -360,7 +360,6 @@ func (t *Target) usage() usage {
 	for _, pid := range t.PIDs {
 		s, _ := ReadProc(pid)
 		u.CPU += s.CPU
-		u.RSS += s.RSS
 		u.PeakRSS += s.PeakRSS
 	}
 	if t.StoreCPU != nil {
