@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -525,13 +526,7 @@ func testBatchConflictsAlone(t *testing.T, s store.Store) {
 	if !(batch[0].Notifications[0].Seq < batch[2].Notifications[0].Seq) {
 		t.Fatal("seqs not in batch order")
 	}
-	pending, err := s.Pending(ctx)
-	must(t, err)
-	var got string
-	for _, n := range pending {
-		got += string(n.Payload)
-	}
-	if got != "ac" {
+	if got := strings.Join(pendingPayloads(t, s), ""); got != "ac" {
 		t.Fatalf("saved notifications %q, want ac", got)
 	}
 }
@@ -562,13 +557,7 @@ func testBatchCreateExistingAlone(t *testing.T, s store.Store) {
 	if got, err := s.GetCall(ctx, b.ID); err != nil || got.Version != 1 {
 		t.Fatalf("the existing call: %+v, %v; want it at version 1", got, err)
 	}
-	pending, err := s.Pending(ctx)
-	must(t, err)
-	var got string
-	for _, n := range pending {
-		got += string(n.Payload)
-	}
-	if got != "ac" {
+	if got := strings.Join(pendingPayloads(t, s), ""); got != "ac" {
 		t.Fatalf("saved notifications %q, want ac", got)
 	}
 }
@@ -783,6 +772,19 @@ func testListGroups(t *testing.T, s store.Store) {
 // save saves one call and its notifications.
 func save(ctx context.Context, s store.Store, c *call.Call, out []store.Notification) error {
 	return store.Save(ctx, s, &store.Changes{Calls: []*call.Call{c}, Notifications: out})
+}
+
+// pendingPayloads lists the payloads of the store's pending
+// notifications, in Seq order.
+func pendingPayloads(t *testing.T, s store.Store) []string {
+	t.Helper()
+	pending, err := s.Pending(context.Background())
+	must(t, err)
+	var out []string
+	for _, n := range pending {
+		out = append(out, string(n.Payload))
+	}
+	return out
 }
 
 func must(t *testing.T, err error) {
@@ -1051,13 +1053,7 @@ func testSharedConcurrentSavers(t *testing.T, a, b store.Store) {
 		if got.Version != 1+rounds {
 			t.Fatalf("version %d after %d won rounds, want %d", got.Version, rounds, 1+rounds)
 		}
-		pending, err := s.Pending(ctx)
-		must(t, err)
-		var payloads []string
-		for _, n := range pending {
-			payloads = append(payloads, string(n.Payload))
-		}
-		if fmt.Sprint(payloads) != fmt.Sprint(winners) {
+		if payloads := pendingPayloads(t, s); fmt.Sprint(payloads) != fmt.Sprint(winners) {
 			t.Fatalf("pending %q, want only the winners' %q", payloads, winners)
 		}
 	}
@@ -1152,13 +1148,7 @@ func testSharedSameCallCreatedOnce(t *testing.T, a, b store.Store) {
 			}
 		}
 	}
-	pending, err := b.Pending(ctx)
-	must(t, err)
-	var got []string
-	for _, n := range pending {
-		got = append(got, string(n.Payload))
-	}
-	if fmt.Sprint(got) != fmt.Sprint(wantPending) {
+	if got := pendingPayloads(t, b); fmt.Sprint(got) != fmt.Sprint(wantPending) {
 		t.Fatalf("pending %q, want only the winners' %q", got, wantPending)
 	}
 }
