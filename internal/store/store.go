@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -126,6 +127,56 @@ type Changes struct {
 // Empty reports whether there is nothing to save.
 func (ch *Changes) Empty() bool {
 	return len(ch.Calls) == 0 && len(ch.Groups) == 0 && len(ch.Notifications) == 0 && len(ch.Speech) == 0
+}
+
+// Encoded are the JSON documents of a Changes' calls and groups, in their
+// order: an engine encodes them once, outside its transaction, however
+// often it tries the batch.
+type Encoded struct{ Calls, Groups [][]byte }
+
+// Encode encodes the Changes' calls and groups, for an engine's SaveBatch.
+func Encode(ch *Changes) (*Encoded, error) {
+	calls, err := marshalAll(ch.Calls)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := marshalAll(ch.Groups)
+	if err != nil {
+		return nil, err
+	}
+	return &Encoded{Calls: calls, Groups: groups}, nil
+}
+
+func marshalAll[T any](xs []T) ([][]byte, error) {
+	out := make([][]byte, len(xs))
+	for i, x := range xs {
+		data, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = data
+	}
+	return out, nil
+}
+
+// Settle completes a batch an engine saved, as SaveBatch promises: the
+// transaction's error (if any) is every Changes' error, and each saved
+// Changes moves its versions on. errs holds each Changes' own error.
+func Settle(batch []*Changes, errs []error, txErr error) []error {
+	for i, ch := range batch {
+		switch {
+		case txErr != nil && (errs[i] == nil || len(batch) == 1):
+			errs[i] = txErr
+		case errs[i] == nil:
+			for _, c := range ch.Calls {
+				c.Version++
+			}
+			for _, g := range ch.Groups {
+				g.Version++
+			}
+		}
+	}
+	return errs
 }
 
 // Speech is the audio (a WAV file) a simulated person spoke into the

@@ -117,9 +117,9 @@ const maxAttempts = 5
 
 func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 	encodeErrs := make([]error, len(batch))
-	encoded := make([]*encodedChanges, len(batch))
+	encoded := make([]*store.Encoded, len(batch))
 	for i, ch := range batch {
-		encoded[i], encodeErrs[i] = encode(ch)
+		encoded[i], encodeErrs[i] = store.Encode(ch)
 	}
 	var (
 		errs  []error
@@ -141,7 +141,7 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 			}
 		}
 	}
-	return settle(batch, errs, txErr)
+	return store.Settle(batch, errs, txErr)
 }
 
 // saveBatch tries a batch in one transaction, each Changes in a savepoint
@@ -156,7 +156,7 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 // On a node of a cluster, the Changes' calls that other nodes own are
 // handed to them before the savepoint is released, and listed in
 // elsewhere.
-func (s *Store) saveBatch(ctx context.Context, batch []*store.Changes, encoded []*encodedChanges, errs []error, elsewhere []map[string]bool) error {
+func (s *Store) saveBatch(ctx context.Context, batch []*store.Changes, encoded []*store.Encoded, errs []error, elsewhere []map[string]bool) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -238,17 +238,17 @@ func (s *Store) saveBatch(ctx context.Context, batch []*store.Changes, encoded [
 //
 // With r (on a node of a cluster), it also finds the owners of the calls
 // the Changes saves or notifies.
-func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *encodedChanges, r *routing) {
+func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *store.Encoded, r *routing) {
 	for i, c := range ch.Calls {
 		switch {
 		case c.Version == 0:
 			b.Queue(insertCall, c.ID, c.Owner.TenantID, c.Owner.AppID, string(c.State),
-				nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i], s.node, string(c.Kind), c.CreatedAt.UnixNano())
+				nanos(c.NextDeadline()), nanos(c.EndedAt), e.Calls[i], s.node, string(c.Kind), c.CreatedAt.UnixNano())
 			if r != nil {
 				r.owners[c.ID] = s.node
 			}
 		case r != nil:
-			b.Queue(updateCall+` RETURNING owner_node`, c.ID, c.Version, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i]).
+			b.Queue(updateCall+` RETURNING owner_node`, c.ID, c.Version, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), e.Calls[i]).
 				QueryRow(func(row pgx.Row) error {
 					var owner string
 					err := row.Scan(&owner)
@@ -259,7 +259,7 @@ func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *encodedChanges, r *rou
 					return err
 				})
 		default:
-			b.Queue(updateCall, c.ID, c.Version, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), e.calls[i]).
+			b.Queue(updateCall, c.ID, c.Version, string(c.State), nanos(c.NextDeadline()), nanos(c.EndedAt), e.Calls[i]).
 				Exec(updated)
 		}
 	}
@@ -276,10 +276,10 @@ func (s *Store) queue(b *pgx.Batch, ch *store.Changes, e *encodedChanges, r *rou
 			if !g.CreatedAt.IsZero() {
 				created = g.CreatedAt.UnixNano()
 			}
-			b.Queue(insertGroup, g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), e.groups[i], created)
+			b.Queue(insertGroup, g.ID, g.TenantID, thread, joinID, token, nanos(g.EndedAt), e.Groups[i], created)
 			continue
 		}
-		b.Queue(updateGroup, g.ID, g.Version, nanos(g.EndedAt), e.groups[i]).Exec(updated)
+		b.Queue(updateGroup, g.ID, g.Version, nanos(g.EndedAt), e.Groups[i]).Exec(updated)
 	}
 	for _, sp := range ch.Speech {
 		b.Queue(saveSpeech, sp.CallID, sp.OperationID, sp.Audio)
@@ -326,53 +326,6 @@ func pgCode(err error) string {
 		return pgErr.Code
 	}
 	return ""
-}
-
-// settle completes a batch: the transaction's error (if any) is every
-// Changes' error; each saved Changes moves its versions on.
-func settle(batch []*store.Changes, errs []error, txErr error) []error {
-	for i, ch := range batch {
-		switch {
-		case txErr != nil && (errs[i] == nil || len(batch) == 1):
-			errs[i] = txErr
-		case errs[i] == nil:
-			for _, c := range ch.Calls {
-				c.Version++
-			}
-			for _, g := range ch.Groups {
-				g.Version++
-			}
-		}
-	}
-	return errs
-}
-
-// encodedChanges are the JSON documents of a Changes' calls and groups,
-// encoded once, however often the batch is tried.
-type encodedChanges struct{ calls, groups [][]byte }
-
-func encode(ch *store.Changes) (*encodedChanges, error) {
-	calls, err := marshalAll(ch.Calls)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := marshalAll(ch.Groups)
-	if err != nil {
-		return nil, err
-	}
-	return &encodedChanges{calls: calls, groups: groups}, nil
-}
-
-func marshalAll[T any](xs []T) ([][]byte, error) {
-	out := make([][]byte, len(xs))
-	for i, x := range xs {
-		data, err := json.Marshal(x)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = data
-	}
-	return out, nil
 }
 
 func (s *Store) GetCall(ctx context.Context, id string) (*call.Call, error) {
@@ -449,8 +402,7 @@ func (s *Store) LiveCalls(ctx context.Context, owner call.Owner) ([]string, erro
 // tenant, newest first) or, with ChangedWithin, calls_changed (by tenant,
 // most recently saved first, by the database's clock).
 func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call, error) {
-	var l listing
-	l.q = `SELECT id, data, version FROM calls WHERE true`
+	l := listing{q: `SELECT id, data, version FROM calls WHERE true`}
 	if f.TenantID != "" {
 		l.q += ` AND tenant_id = ` + l.arg(f.TenantID)
 	}
@@ -460,15 +412,15 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter) ([]*call.Call
 	if f.State != "" {
 		l.q += ` AND state = ` + l.arg(string(f.State))
 	}
-	return listDocuments(ctx, s, "call", l.page(f.Before, f.ChangedWithin, f.Limit), l.args, func(c *call.Call) *int64 { return &c.Version })
+	l.page(f.Before, f.ChangedWithin, f.Limit)
+	return listDocuments(ctx, s, "call", l, func(c *call.Call) *int64 { return &c.Version })
 }
 
 // ListGroups reads the groups the filter selects through groups_created
 // (by tenant, newest first) or, with ChangedWithin, groups_changed (by
 // tenant, most recently saved first, by the database's clock).
 func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Group, error) {
-	var l listing
-	l.q = `SELECT id, data, version FROM groups WHERE true`
+	l := listing{q: `SELECT id, data, version FROM groups WHERE true`}
 	if f.TenantID != "" {
 		l.q += ` AND tenant_id = ` + l.arg(f.TenantID)
 	}
@@ -479,10 +431,12 @@ func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]*call.Gr
 			l.q += ` AND ended_at IS NULL`
 		}
 	}
-	return listDocuments(ctx, s, "group", l.page(f.Before, f.ChangedWithin, f.Limit), l.args, func(g *call.Group) *int64 { return &g.Version })
+	l.page(f.Before, f.ChangedWithin, f.Limit)
+	return listDocuments(ctx, s, "group", l, func(g *call.Group) *int64 { return &g.Version })
 }
 
-// listing builds a listing's query and its numbered arguments.
+// listing builds a listing's query and its numbered arguments: calls,
+// groups and notifications alike.
 type listing struct {
 	q    string
 	args []any
@@ -495,8 +449,8 @@ func (l *listing) arg(v any) string {
 
 // page ends a listing of calls or groups the same way: after a cursor
 // (newest first), or what changed within the window (most recently saved
-// first), limit rows (100 if unset).
-func (l *listing) page(before store.CallCursor, changedWithin time.Duration, limit int) string {
+// first), limit rows.
+func (l *listing) page(before store.CallCursor, changedWithin time.Duration, limit int) {
 	if !before.IsZero() {
 		l.q += ` AND (created_at, id) < (` + l.arg(before.CreatedAt.UnixNano()) + `, ` + l.arg(before.ID) + `)`
 	}
@@ -505,16 +459,23 @@ func (l *listing) page(before store.CallCursor, changedWithin time.Duration, lim
 		l.q += ` AND changed_at >= ` + dbNow + ` - ` + l.arg(changedWithin.Nanoseconds())
 		order = ` ORDER BY changed_at DESC, id DESC`
 	}
-	if limit <= 0 {
-		limit = 100
+	l.q += order
+	l.limit(limit)
+}
+
+// limit ends a listing with its limit: n rows, 100 if unset (the store's
+// filters' default).
+func (l *listing) limit(n int) {
+	if n <= 0 {
+		n = 100
 	}
-	return l.q + order + ` LIMIT ` + l.arg(limit)
+	l.q += ` LIMIT ` + l.arg(n)
 }
 
 // listDocuments runs a listing of rows (id, data, version) and decodes
 // each document, with its version.
-func listDocuments[T any](ctx context.Context, s *Store, kind, query string, args []any, version func(*T) *int64) ([]*T, error) {
-	rows, _ := s.pool.Query(ctx, query, args...)
+func listDocuments[T any](ctx context.Context, s *Store, kind string, l listing, version func(*T) *int64) ([]*T, error) {
+	rows, _ := s.pool.Query(ctx, l.q, l.args...)
 	return collect(rows, func(row pgx.CollectableRow) (*T, error) {
 		var (
 			id   string
@@ -644,15 +605,18 @@ func (s *Store) LiveCounts(ctx context.Context) ([]store.LiveCount, error) {
 // for a store opened without a node id).
 func (s *Store) Deadlines(ctx context.Context) ([]store.Deadline, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT id, deadline, version FROM calls WHERE deadline IS NOT NULL AND ($1 = '' OR owner_node = $1)`, s.node)
-	return collect(rows, func(row pgx.CollectableRow) (store.Deadline, error) {
-		var (
-			d  store.Deadline
-			at *int64
-		)
-		err := row.Scan(&d.CallID, &at, &d.Version)
-		d.At = fromNanos(at)
-		return d, err
-	})
+	return collect(rows, scanDeadline)
+}
+
+// scanDeadline reads a row of (id, deadline, version).
+func scanDeadline(row pgx.CollectableRow) (store.Deadline, error) {
+	var (
+		d  store.Deadline
+		at *int64
+	)
+	err := row.Scan(&d.CallID, &at, &d.Version)
+	d.At = fromNanos(at)
+	return d, err
 }
 
 // purgeChunk bounds the rows one purge statement deletes: each is a short
@@ -750,30 +714,21 @@ func (s *Store) RecordDeliveries(ctx context.Context, updates []store.DeliveryUp
 }
 
 func (s *Store) Notifications(ctx context.Context, f store.Filter) ([]store.Notification, error) {
-	q := `SELECT ` + notificationColumns + ` FROM notifications WHERE true`
-	var args []any
-	where := func(cond string, arg any) {
-		args = append(args, arg)
-		q += fmt.Sprintf(` AND %s $%d`, cond, len(args))
-	}
+	l := listing{q: `SELECT ` + notificationColumns + ` FROM notifications WHERE true`}
 	if f.CallID != "" {
-		where(`call_id =`, f.CallID)
+		l.q += ` AND call_id = ` + l.arg(f.CallID)
 	}
 	if f.CallbackURI != "" {
-		where(`callback_uri =`, f.CallbackURI)
+		l.q += ` AND callback_uri = ` + l.arg(f.CallbackURI)
 	}
 	if f.Status != "" {
-		where(`status =`, string(f.Status))
+		l.q += ` AND status = ` + l.arg(string(f.Status))
 	}
 	if f.Before > 0 {
-		where(`seq <`, f.Before)
+		l.q += ` AND seq < ` + l.arg(f.Before)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
-	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args))
-	rows, _ := s.pool.Query(ctx, q, args...)
+	l.q += ` ORDER BY seq DESC`
+	l.limit(f.Limit)
+	rows, _ := s.pool.Query(ctx, l.q, l.args...)
 	return collect(rows, scanNotification)
 }

@@ -234,13 +234,5 @@ func (s *Store) takeCalls(ctx context.Context, tx pgx.Tx, from, to string) ([]st
 		query, args = `SELECT id, deadline, version FROM calls WHERE owner_node = $1`, []any{from}
 	}
 	rows, _ := tx.Query(ctx, query, args...)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Deadline, error) {
-		var (
-			d  store.Deadline
-			at *int64
-		)
-		err := row.Scan(&d.CallID, &at, &d.Version)
-		d.At = fromNanos(at)
-		return d, err
-	})
+	return pgx.CollectRows(rows, scanDeadline)
 }

@@ -311,16 +311,16 @@ func fromNanos(n sql.NullInt64) time.Time {
 func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 	errs := make([]error, len(batch))
 	// Encode outside the transaction: the writer is shared, keep it short.
-	encoded := make([]*encodedChanges, len(batch))
+	encoded := make([]*store.Encoded, len(batch))
 	for i, ch := range batch {
-		encoded[i], errs[i] = encode(ch)
+		encoded[i], errs[i] = store.Encode(ch)
 	}
 	// When the batch's calls were saved, for ListCalls' ChangedWithin.
 	now := time.Now().UnixNano()
 	if len(batch) == 1 && errs[0] == nil {
 		// One Changes: the transaction is its savepoint.
 		err := s.inTx(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, batch[0], encoded[0], now) })
-		return s.settle(batch, errs, err)
+		return store.Settle(batch, errs, err)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, ch := range batch {
@@ -344,63 +344,17 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 		}
 		return nil
 	})
-	return s.settle(batch, errs, err)
+	return store.Settle(batch, errs, err)
 }
 
-// settle completes a batch: the transaction's error (if any) is every
-// Changes' error; each saved Changes moves its versions on.
-func (s *Store) settle(batch []*store.Changes, errs []error, txErr error) []error {
-	for i, ch := range batch {
-		switch {
-		case txErr != nil && (errs[i] == nil || len(batch) == 1):
-			errs[i] = txErr
-		case errs[i] == nil:
-			for _, c := range ch.Calls {
-				c.Version++
-			}
-			for _, g := range ch.Groups {
-				g.Version++
-			}
-		}
-	}
-	return errs
-}
-
-// encodedChanges are the JSON documents of a Changes' calls and groups.
-type encodedChanges struct{ calls, groups [][]byte }
-
-func encode(ch *store.Changes) (*encodedChanges, error) {
-	calls, err := marshalAll(ch.Calls)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := marshalAll(ch.Groups)
-	if err != nil {
-		return nil, err
-	}
-	return &encodedChanges{calls: calls, groups: groups}, nil
-}
-
-func marshalAll[T any](xs []T) ([][]byte, error) {
-	out := make([][]byte, len(xs))
-	for i, x := range xs {
-		data, err := json.Marshal(x)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = data
-	}
-	return out, nil
-}
-
-func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *encodedChanges, now int64) error {
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, ch *store.Changes, e *store.Encoded, now int64) error {
 	for i, c := range ch.Calls {
-		if err := s.saveCall(ctx, tx, c, e.calls[i], now); err != nil {
+		if err := s.saveCall(ctx, tx, c, e.Calls[i], now); err != nil {
 			return err
 		}
 	}
 	for i, g := range ch.Groups {
-		if err := s.saveGroup(ctx, tx, g, e.groups[i], now); err != nil {
+		if err := s.saveGroup(ctx, tx, g, e.Groups[i], now); err != nil {
 			return err
 		}
 	}
