@@ -122,7 +122,14 @@ type Changes struct {
 	// The engine has handed their notifications and deadlines to that
 	// node, which alone delivers and times them; the saver leaves them be.
 	Elsewhere map[string]bool
+	// encoded is what the engine last encoded of these Changes (Encode),
+	// for a cache in front of it to keep without encoding the calls again.
+	encoded *Encoded
 }
+
+// Encoding returns the documents the engine encoded the last time it saved
+// the Changes, or nil if it encoded none.
+func (ch *Changes) Encoding() *Encoded { return ch.encoded }
 
 // Empty reports whether there is nothing to save.
 func (ch *Changes) Empty() bool {
@@ -134,7 +141,8 @@ func (ch *Changes) Empty() bool {
 // often it tries the batch.
 type Encoded struct{ Calls, Groups [][]byte }
 
-// Encode encodes the Changes' calls and groups, for an engine's SaveBatch.
+// Encode encodes the Changes' calls and groups, for an engine's SaveBatch,
+// and keeps the result on the Changes (Encoding).
 func Encode(ch *Changes) (*Encoded, error) {
 	calls, err := marshalAll(ch.Calls)
 	if err != nil {
@@ -144,7 +152,8 @@ func Encode(ch *Changes) (*Encoded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Encoded{Calls: calls, Groups: groups}, nil
+	ch.encoded = &Encoded{Calls: calls, Groups: groups}
+	return ch.encoded, nil
 }
 
 func marshalAll[T any](xs []T) ([][]byte, error) {

@@ -58,7 +58,7 @@ func (s *Store) GetCall(ctx context.Context, id string) (*call.Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keepCall(c)
+	s.keepCall(c, nil)
 	return c, nil
 }
 
@@ -79,10 +79,10 @@ func (s *Store) GetGroup(ctx context.Context, id string) (*call.Group, error) {
 }
 
 // keepCall caches a live call, unless a newer version is cached already:
-// a read that raced with a save must not put an old version back.
-func (s *Store) keepCall(c *call.Call) {
-	var data []byte
-	if c.State != call.Terminated {
+// a read that raced with a save must not put an old version back. data is
+// the call's encoding if the caller has it (what the engine just saved).
+func (s *Store) keepCall(c *call.Call, data []byte) {
+	if c.State != call.Terminated && data == nil {
 		var err error
 		if data, err = json.Marshal(c); err != nil {
 			return
@@ -121,8 +121,13 @@ func (s *Store) SaveBatch(ctx context.Context, batch []*store.Changes) []error {
 	for i, ch := range batch {
 		switch {
 		case errs[i] == nil:
-			for _, c := range ch.Calls {
-				s.keepCall(c)
+			enc := ch.Encoding()
+			for j, c := range ch.Calls {
+				var data []byte
+				if enc != nil && len(enc.Calls) == len(ch.Calls) {
+					data = enc.Calls[j] // the engine's encoding: not encoded again
+				}
+				s.keepCall(c, data)
 			}
 			for _, g := range ch.Groups {
 				s.keepGroup(g.Clone())
