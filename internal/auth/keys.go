@@ -2,7 +2,6 @@ package auth
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -29,11 +28,7 @@ func LoadOrCreateKey(path string) (*Key, error) {
 	case err == nil:
 		return parseKey(raw, path)
 	case errors.Is(err, os.ErrNotExist):
-		priv, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, err
-		}
-		pemData, err := encodeKey(priv)
+		priv, pemData, err := newKeyPEM()
 		if err != nil {
 			return nil, err
 		}

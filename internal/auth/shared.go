@@ -162,11 +162,7 @@ func LoadOrCreateSharedKey(ctx context.Context, docs Documents, name string) (*K
 		case !errors.Is(err, ErrNoDocument):
 			return nil, err
 		}
-		priv, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, err
-		}
-		pemData, err := encodeKey(priv)
+		priv, pemData, err := newKeyPEM()
 		if err != nil {
 			return nil, err
 		}
@@ -198,10 +194,16 @@ func parseKey(raw []byte, source string) (*Key, error) {
 	return newKey(priv), nil
 }
 
-func encodeKey(priv *rsa.PrivateKey) ([]byte, error) {
+// newKeyPEM generates a signing key, and its PEM encoding (PKCS #8) as
+// callplane keeps it.
+func newKeyPEM() (*rsa.PrivateKey, []byte, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	return priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
