@@ -11,7 +11,7 @@ import (
 // callContext is the @odata.context of what a call contains: its
 // participants, operations and so on, or one of them (".../$entity").
 func (a *API) callContext(r *http.Request, callID, what string) string {
-	return a.base(r) + "/" + version(r) + "/$metadata#communications/calls('" + callID + "')/" + what
+	return a.versionBase(r) + "/$metadata#communications/calls('" + callID + "')/" + what
 }
 
 func (a *API) listParticipants(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -161,7 +161,7 @@ func (a *API) writeOperation(w http.ResponseWriter, r *http.Request, callID stri
 }
 
 func (a *API) writeOperationStatus(w http.ResponseWriter, r *http.Request, status int, callID string, op call.Operation) {
-	w.Header().Set("Location", a.base(r)+"/"+version(r)+graph.OperationPath(callID, op.ID))
+	w.Header().Set("Location", a.versionBase(r)+graph.OperationPath(callID, op.ID))
 	body := graph.OperationOf(op)
 	body.ODataContext = a.callContext(r, callID, "operations/$entity")
 	writeJSON(w, status, body)

@@ -340,7 +340,7 @@ func (a *API) createCall(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		a.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", a.base(r)+"/"+version(r)+graph.CallPath(c.ID))
+	w.Header().Set("Location", a.versionBase(r)+graph.CallPath(c.ID))
 	a.writeCall(w, r, http.StatusCreated, c)
 }
 
@@ -374,7 +374,7 @@ func (a *API) keepAlive(w http.ResponseWriter, r *http.Request, p *auth.Principa
 
 func (a *API) writeCall(w http.ResponseWriter, r *http.Request, status int, c *call.Call) {
 	body := graph.FromCall(c)
-	body.ODataContext = a.base(r) + "/" + version(r) + "/$metadata#communications/calls/$entity"
+	body.ODataContext = a.versionBase(r) + "/$metadata#communications/calls/$entity"
 	writeJSON(w, status, body)
 }
 
@@ -541,6 +541,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // version is the API version segment of the request's path.
+// versionBase is the base URL of the Graph version the request came
+// through ("https://host/v1.0"): what Location headers and @odata.context
+// URLs start with.
+func (a *API) versionBase(r *http.Request) string { return a.base(r) + "/" + version(r) }
+
 func version(r *http.Request) string {
 	v, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	return v
